@@ -1,0 +1,52 @@
+"""Process set-up shared by every rule script: threads, logging and the compute device.
+
+Torch with OpenMP busy-waiting runs orders of magnitude slower when another process holds a
+core, so OMP_WAIT_POLICY=PASSIVE must be set before torch (or any OpenMP library) is
+imported, and thread pools must match the threads Snakemake granted the rule.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+_THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
+
+
+def set_threads(threads: int) -> int:
+    """Limit OpenMP, BLAS, numba and torch to `threads` and make OpenMP wait passively."""
+    threads = max(1, int(threads))
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    for var in _THREAD_VARS:
+        os.environ[var] = str(threads)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(threads)
+    return threads
+
+
+def setup_logging(log_path: str | None = None, level: int = logging.INFO) -> logging.Logger:
+    """Send this process's log records (and warnings) to the rule's log file."""
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_path:
+        handlers = [logging.FileHandler(log_path, mode="w")]
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+    logging.captureWarnings(True)
+    return logging.getLogger("sclatent")
