@@ -50,3 +50,38 @@ def setup_logging(log_path: str | None = None, level: int = logging.INFO) -> log
     )
     logging.captureWarnings(True)
     return logging.getLogger("sclatent")
+
+
+def run_rule(snakemake, main) -> None:
+    """Run a rule script's `main(snakemake)` with logging, threads and clean failure.
+
+    The log goes to the rule's log file. Bad input (`InputError`) becomes one line on the
+    terminal and in the log, a non-zero exit and no partial outputs; anything else keeps its
+    traceback in the log, because that is a bug to report.
+    """
+    from pathlib import Path
+
+    from sclatent.errors import InputError
+
+    terminal = sys.stderr
+    log_path = snakemake.log[0] if len(snakemake.log) else None
+    if log_path:
+        sys.stderr = open(log_path, "w", buffering=1)  # noqa: SIM115 - lives as long as the job
+    logger = setup_logging(None)
+    set_threads(snakemake.threads)
+    logger.info(
+        "rule %s, wildcards %s, threads %d",
+        snakemake.rule,
+        dict(snakemake.wildcards),
+        snakemake.threads,
+    )
+    try:
+        main(snakemake)
+    except InputError as error:
+        message = f"sclatent error: {error}"
+        logger.error(message)
+        print(message, file=terminal, flush=True)
+        for path in snakemake.output:
+            if Path(path).is_file():
+                Path(path).unlink()
+        sys.exit(1)

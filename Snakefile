@@ -1,0 +1,21 @@
+from snakemake.utils import min_version
+
+min_version("9.1")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/qc.smk"
+include: "workflow/rules/normalize.smk"
+include: "workflow/rules/baselines.smk"
+include: "workflow/rules/cluster.smk"
+include: "workflow/rules/evaluate.smk"
+
+
+rule all:
+    input:
+        get_final_output(),
+    default_target: True

@@ -1,0 +1,21 @@
+"""Rule gather_metrics: one row per dataset x latent x clustering in metrics.tsv."""
+
+from sclatent.runtime import run_rule
+
+
+def main(smk):
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    from sclatent.h5io import write_table
+
+    rows = [json.loads(Path(path).read_text()) for path in smk.input]
+    table = pd.DataFrame(rows).sort_values(["dataset", "latent", "clustering"])
+    first = ["dataset", "latent", "clustering", "ari", "nmi", "ami", "n_clusters", "n_types"]
+    table = table[first + [c for c in table.columns if c not in first]]
+    write_table(table, smk.output[0], index=False, float_format="%.4f")
+
+
+run_rule(snakemake, main)

@@ -1,0 +1,31 @@
+"""Rule ingest: read (or simulate) a dataset's counts into results/{dataset}/raw.h5ad."""
+
+from sclatent.runtime import run_rule
+
+
+def main(smk):
+    from sclatent.h5io import write_h5ad
+
+    spec = smk.params.spec
+    if spec["format"] == "simulate":
+        from sclatent.simulate import simulate_counts
+
+        adata = simulate_counts(**spec["simulate"], seed=smk.params.seed)
+    else:
+        from sclatent.io import read_counts
+
+        adata = read_counts(
+            smk.input.counts,
+            fmt=spec["format"],
+            orientation=spec["orientation"],
+            label_column=spec.get("label_column"),
+            labels_table=smk.input.get("labels_table"),
+            counts_layer=spec.get("counts_layer"),
+            allow_non_integer=spec["allow_non_integer"],
+            dataset=spec["dataset"],
+        )
+    adata.uns["dataset"] = spec["dataset"]
+    write_h5ad(adata, smk.output[0])
+
+
+run_rule(snakemake, main)

@@ -1,0 +1,43 @@
+rule leiden:
+    input:
+        "results/{dataset}/graph/{latent}.h5ad",
+    output:
+        "results/{dataset}/clusters/{latent}.leiden.tsv",
+    params:
+        resolution=config["leiden"]["resolution"],
+        seed=config["seed"],
+    log:
+        "logs/{dataset}/clusters/{latent}.leiden.log",
+    benchmark:
+        "results/{dataset}/benchmarks/clusters/{latent}.leiden.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(2000, 10),
+        runtime=60,
+    conda:
+        "../../envs/scanpy.yaml"
+    script:
+        "../../scripts/leiden.py"
+
+
+rule kmeans:
+    input:
+        latent="results/{dataset}/embed/{latent}.h5ad",
+        truth="results/{dataset}/truth.tsv",
+    output:
+        "results/{dataset}/clusters/{latent}.kmeans.tsv",
+    params:
+        n_init=config["kmeans"]["n_init"],
+        seed=config["seed"],
+    log:
+        "logs/{dataset}/clusters/{latent}.kmeans.log",
+    benchmark:
+        "results/{dataset}/benchmarks/clusters/{latent}.kmeans.tsv"
+    threads: 2
+    resources:
+        mem_mb=mem_mb(2000, 10),
+        runtime=60,
+    conda:
+        "../../envs/scanpy.yaml"
+    script:
+        "../../scripts/kmeans.py"

@@ -1,0 +1,139 @@
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+# Rule scripts import sclatent from this checkout, inside any conda env: jobs inherit
+# PYTHONPATH. OpenMP must wait passively or torch/BLAS stall when threads share cores.
+SRC = Path(workflow.basedir) / "src"
+sys.path.insert(0, str(SRC))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p
+)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from sclatent.config import load_schema, validate
+from sclatent.errors import InputError
+from sclatent.sheet import SIMULATE, missing_inputs, read_dataset_sheet, simulation_overrides
+
+SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
+
+
+def load_workflow_settings(config):
+    """Validate the config and the dataset sheet; stop with one line naming the problem."""
+    try:
+        validate(config, load_schema(SCHEMAS / "config.schema.yaml"), "config")
+        sheet = read_dataset_sheet(config["datasets"], SCHEMAS / "datasets.schema.yaml")
+        problems = missing_inputs(sheet)
+        if problems:
+            raise InputError(f"{config['datasets']}: {problems[0]}")
+        for name in sheet.index[sheet["format"] == SIMULATE]:
+            simulation_params(config, sheet.loc[name])
+    except InputError as error:
+        raise WorkflowError(f"sclatent: {error}") from None
+    return sheet
+
+
+def simulation_params(config, row):
+    """Config-wide simulator parameters with the sheet's per-dataset overrides on top."""
+    from sclatent.simulate import SimulationParams
+
+    where = f"dataset '{row['dataset']}' simulate"
+    params = dict(config["simulate"]) | simulation_overrides(row.get("simulate"), where)
+    return SimulationParams.from_dict(params, source=where).to_dict()
+
+
+DATASETS = load_workflow_settings(config)
+LATENTS = config["latents"]
+CLUSTERINGS = config["clusterings"]
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS.index),
+    latent="[a-z0-9_]+",
+    clustering="[a-z0-9_]+",
+
+
+def dataset_row(wildcards):
+    return DATASETS.loc[wildcards.dataset]
+
+
+def has_labels(dataset):
+    row = DATASETS.loc[dataset]
+    return row["format"] == SIMULATE or any(
+        isinstance(row.get(key), str) for key in ("label_column", "labels_table")
+    )
+
+
+def clusterings_for(dataset):
+    """k-means needs the true number of types, so it runs only on labelled datasets."""
+    return [c for c in CLUSTERINGS if c != "kmeans" or has_labels(dataset)]
+
+
+def all_results(dataset):
+    return [
+        f"results/{dataset}/metrics/{latent}.{clustering}.json"
+        for latent in LATENTS
+        for clustering in clusterings_for(dataset)
+    ]
+
+
+def get_final_output():
+    outputs = ["results/benchmark/metrics.tsv"]
+    for dataset in DATASETS.index:
+        outputs += [f"results/{dataset}/{dataset}.h5ad", f"results/{dataset}/qc.png"]
+    return outputs
+
+
+# ---- input functions -------------------------------------------------------------------
+
+
+def get_ingest_input(wildcards):
+    row = dataset_row(wildcards)
+    inputs = {}
+    if row["format"] != SIMULATE:
+        inputs["counts"] = row["input"]
+    if isinstance(row.get("labels_table"), str):
+        inputs["labels_table"] = row["labels_table"]
+    return inputs
+
+
+def get_ingest_spec(wildcards):
+    row = dataset_row(wildcards)
+    spec = {k: v for k, v in row.items() if isinstance(v, (str, bool))}
+    if row["format"] == SIMULATE:
+        spec["simulate"] = simulation_params(config, row)
+    return spec
+
+
+def get_dataset_metrics(wildcards):
+    return all_results(wildcards.dataset)
+
+
+def get_all_metrics(wildcards):
+    return [path for dataset in DATASETS.index for path in all_results(dataset)]
+
+
+def get_dataset_latents(wildcards):
+    return {latent: f"results/{wildcards.dataset}/embed/{latent}.h5ad" for latent in LATENTS}
+
+
+def get_dataset_clusterings(wildcards):
+    return [
+        f"results/{wildcards.dataset}/clusters/{latent}.{clustering}.tsv"
+        for latent in LATENTS
+        for clustering in clusterings_for(wildcards.dataset)
+    ]
+
+
+# ---- resources ---------------------------------------------------------------------------
+
+
+def mem_mb(base, per_input_mb=0.0):
+    """Memory request: a floor plus a multiple of the input size, growing with each retry."""
+
+    def request(wildcards, input, attempt):
+        return int((base + per_input_mb * input.size_mb) * (1 + 0.5 * (attempt - 1)))
+
+    return request

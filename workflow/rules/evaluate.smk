@@ -1,0 +1,64 @@
+rule score_clustering:
+    input:
+        clusters="results/{dataset}/clusters/{latent}.{clustering}.tsv",
+        truth="results/{dataset}/truth.tsv",
+    output:
+        "results/{dataset}/metrics/{latent}.{clustering}.json",
+    log:
+        "logs/{dataset}/metrics/{latent}.{clustering}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/metrics/{latent}.{clustering}.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(1000, 10),
+        runtime=10,
+    conda:
+        "../../envs/scanpy.yaml"
+    script:
+        "../../scripts/score_clustering.py"
+
+
+rule gather_metrics:
+    input:
+        get_all_metrics,
+    output:
+        report(
+            "results/benchmark/metrics.tsv",
+            caption="../report/metrics.rst",
+            category="Benchmark",
+        ),
+    log:
+        "logs/benchmark/gather_metrics.log",
+    benchmark:
+        "results/benchmark/benchmarks/gather_metrics.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../envs/scanpy.yaml"
+    script:
+        "../../scripts/gather_metrics.py"
+
+
+rule deliverable:
+    input:
+        unpack(get_dataset_latents),
+        norm="results/{dataset}/norm.h5ad",
+        clusters=get_dataset_clusterings,
+    output:
+        "results/{dataset}/{dataset}.h5ad",
+    params:
+        latents=LATENTS,
+    log:
+        "logs/{dataset}/deliverable.log",
+    benchmark:
+        "results/{dataset}/benchmarks/deliverable.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(2000, 3),
+        runtime=30,
+    conda:
+        "../../envs/scanpy.yaml"
+    script:
+        "../../scripts/deliverable.py"

@@ -1,0 +1,20 @@
+rule ingest:
+    input:
+        unpack(get_ingest_input),
+    output:
+        "results/{dataset}/raw.h5ad",
+    params:
+        spec=get_ingest_spec,
+        seed=config["seed"],
+    log:
+        "logs/{dataset}/ingest.log",
+    benchmark:
+        "results/{dataset}/benchmarks/ingest.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(2000, 6),
+        runtime=30,
+    conda:
+        "../../envs/scanpy.yaml"
+    script:
+        "../../scripts/ingest.py"
