@@ -54,14 +54,16 @@ def pca(X, n_comps: int = 50, *, scale: bool = False, chunk_rows: int = 8192):
 
 
 def knn_graph(latent: np.ndarray, *, n_neighbors: int = 15, seed: int = 0):
-    """scanpy's kNN graph (UMAP connectivities) on a latent: an AnnData with obsp filled."""
+    """scanpy's kNN graph (UMAP connectivities) on a latent: an AnnData with obsp filled.
+
+    The latent stays in obsm['X_latent'] because UMAP's layout reads it beside the graph.
+    """
     import anndata as ad
     import scanpy as sc
 
     holder = ad.AnnData(obsm={"X_latent": np.asarray(latent, dtype=np.float32)})
     holder.obs_names = holder.obs_names.astype(str)
     sc.pp.neighbors(holder, n_neighbors=n_neighbors, use_rep="X_latent", random_state=seed)
-    del holder.obsm["X_latent"]
     return holder
 
 

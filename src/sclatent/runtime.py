@@ -21,6 +21,18 @@ _THREAD_VARS = (
 )
 
 
+def prepare_job_environment(source_dir) -> None:
+    """Environment every job inherits: sclatent importable, OpenMP waiting passively.
+
+    Jobs run in their own (conda) environments and, on a cluster, on other nodes; both inherit
+    the environment of the Snakemake process, so putting the checkout's `src` on PYTHONPATH
+    makes `import sclatent` work everywhere without installing the package into each env.
+    """
+    paths = [str(source_dir)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def set_threads(threads: int) -> int:
     """Limit OpenMP, BLAS, numba and torch to `threads` and make OpenMP wait passively."""
     threads = max(1, int(threads))

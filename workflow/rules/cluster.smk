@@ -3,19 +3,19 @@ rule leiden:
         "results/{dataset}/graph/{latent}.h5ad",
     output:
         "results/{dataset}/clusters/{latent}.leiden.tsv",
-    params:
-        resolution=config["leiden"]["resolution"],
-        seed=config["seed"],
     log:
         "logs/{dataset}/clusters/{latent}.leiden.log",
     benchmark:
         "results/{dataset}/benchmarks/clusters/{latent}.leiden.tsv"
+    conda:
+        "../../envs/scanpy.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb(2000, 10),
         runtime=60,
-    conda:
-        "../../envs/scanpy.yaml"
+    params:
+        resolution=config["leiden"]["resolution"],
+        seed=config["seed"],
     script:
         "../../scripts/leiden.py"
 
@@ -26,18 +26,18 @@ rule kmeans:
         truth="results/{dataset}/truth.tsv",
     output:
         "results/{dataset}/clusters/{latent}.kmeans.tsv",
-    params:
-        n_init=config["kmeans"]["n_init"],
-        seed=config["seed"],
     log:
         "logs/{dataset}/clusters/{latent}.kmeans.log",
     benchmark:
         "results/{dataset}/benchmarks/clusters/{latent}.kmeans.tsv"
+    conda:
+        "../../envs/scanpy.yaml"
     threads: 2
     resources:
         mem_mb=mem_mb(2000, 10),
         runtime=60,
-    conda:
-        "../../envs/scanpy.yaml"
+    params:
+        n_init=config["kmeans"]["n_init"],
+        seed=config["seed"],
     script:
         "../../scripts/kmeans.py"

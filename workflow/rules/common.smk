@@ -1,17 +1,13 @@
-import os
 import sys
 from pathlib import Path
 
-import pandas as pd
-
-# Rule scripts import sclatent from this checkout, inside any conda env: jobs inherit
-# PYTHONPATH. OpenMP must wait passively or torch/BLAS stall when threads share cores.
+# Rule scripts import sclatent from this checkout, in whatever environment runs them.
 SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p
-)
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from sclatent.runtime import prepare_job_environment
+
+prepare_job_environment(SRC)
 
 from sclatent.config import load_schema, validate
 from sclatent.errors import InputError

@@ -8,12 +8,12 @@ rule score_clustering:
         "logs/{dataset}/metrics/{latent}.{clustering}.log",
     benchmark:
         "results/{dataset}/benchmarks/metrics/{latent}.{clustering}.tsv"
+    conda:
+        "../../envs/scanpy.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb(1000, 10),
         runtime=10,
-    conda:
-        "../../envs/scanpy.yaml"
     script:
         "../../scripts/score_clustering.py"
 
@@ -31,12 +31,12 @@ rule gather_metrics:
         "logs/benchmark/gather_metrics.log",
     benchmark:
         "results/benchmark/benchmarks/gather_metrics.tsv"
+    conda:
+        "../../envs/scanpy.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/scanpy.yaml"
     script:
         "../../scripts/gather_metrics.py"
 
@@ -48,17 +48,17 @@ rule deliverable:
         clusters=get_dataset_clusterings,
     output:
         "results/{dataset}/{dataset}.h5ad",
-    params:
-        latents=LATENTS,
     log:
         "logs/{dataset}/deliverable.log",
     benchmark:
         "results/{dataset}/benchmarks/deliverable.tsv"
+    conda:
+        "../../envs/scanpy.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb(2000, 3),
         runtime=30,
-    conda:
-        "../../envs/scanpy.yaml"
+    params:
+        latents=LATENTS,
     script:
         "../../scripts/deliverable.py"

@@ -3,18 +3,18 @@ rule ingest:
         unpack(get_ingest_input),
     output:
         "results/{dataset}/raw.h5ad",
-    params:
-        spec=get_ingest_spec,
-        seed=config["seed"],
     log:
         "logs/{dataset}/ingest.log",
     benchmark:
         "results/{dataset}/benchmarks/ingest.tsv"
+    conda:
+        "../../envs/scanpy.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb(2000, 6),
         runtime=30,
-    conda:
-        "../../envs/scanpy.yaml"
+    params:
+        spec=get_ingest_spec,
+        seed=config["seed"],
     script:
         "../../scripts/ingest.py"

@@ -4,17 +4,17 @@ rule normalize:
     output:
         norm="results/{dataset}/norm.h5ad",
         hvg="results/{dataset}/hvg.h5ad",
-    params:
-        normalize=config["normalize"],
     log:
         "logs/{dataset}/normalize.log",
     benchmark:
         "results/{dataset}/benchmarks/normalize.tsv"
+    conda:
+        "../../envs/scanpy.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb(2000, 6),
         runtime=30,
-    conda:
-        "../../envs/scanpy.yaml"
+    params:
+        normalize=config["normalize"],
     script:
         "../../scripts/normalize.py"

@@ -16,17 +16,17 @@ rule qc:
             category="Quality control",
             subcategory="{dataset}",
         ),
-    params:
-        qc=config["qc"],
     log:
         "logs/{dataset}/qc.log",
     benchmark:
         "results/{dataset}/benchmarks/qc.tsv"
+    conda:
+        "../../envs/scanpy.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb(2000, 4),
         runtime=30,
-    conda:
-        "../../envs/scanpy.yaml"
+    params:
+        qc=config["qc"],
     script:
         "../../scripts/qc.py"
