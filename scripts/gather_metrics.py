@@ -10,10 +10,11 @@ def main(smk):
     import pandas as pd
 
     from sclatent.h5io import write_table
+    from sclatent.metrics import METRIC_COLUMNS
 
     rows = [json.loads(Path(path).read_text()) for path in smk.input]
     table = pd.DataFrame(rows).sort_values(["dataset", "latent", "clustering"])
-    first = ["dataset", "latent", "clustering", "ari", "nmi", "ami", "n_clusters", "n_types"]
+    first = [c for c in METRIC_COLUMNS if c in table.columns]
     table = table[first + [c for c in table.columns if c not in first]]
     write_table(table, smk.output[0], index=False, float_format="%.4f")
 

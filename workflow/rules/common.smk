@@ -43,12 +43,15 @@ def simulation_params(config, row):
 DATASETS = load_workflow_settings(config)
 LATENTS = config["latents"]
 CLUSTERINGS = config["clusterings"]
+_PROPERTIES = load_schema(SCHEMAS / "config.schema.yaml")["properties"]
+KNOWN_LATENTS = _PROPERTIES["latents"]["items"]["enum"]
+KNOWN_CLUSTERINGS = _PROPERTIES["clusterings"]["items"]["enum"]
 
 
 wildcard_constraints:
     dataset="|".join(DATASETS.index),
-    latent="[a-z0-9_]+",
-    clustering="[a-z0-9_]+",
+    latent="|".join(KNOWN_LATENTS),
+    clustering="|".join(KNOWN_CLUSTERINGS),
 
 
 def dataset_row(wildcards):
@@ -103,8 +106,23 @@ def get_ingest_spec(wildcards):
     return spec
 
 
-def get_dataset_metrics(wildcards):
-    return all_results(wildcards.dataset)
+# The steps whose cost a latent or a clustering carries, as paths under benchmarks/.
+LATENT_UPSTREAM = {"umap": ["embed/pca", "graph/pca"]}
+CLUSTERING_UPSTREAM = {"leiden": ["graph/{latent}"]}
+
+
+def get_cost_benchmarks(wildcards):
+    """Snakemake benchmark files of the rules that made this latent and this clustering."""
+    base = f"results/{wildcards.dataset}/benchmarks"
+    latent_steps = LATENT_UPSTREAM.get(wildcards.latent, []) + [f"embed/{wildcards.latent}"]
+    clustering_steps = [
+        step.format(latent=wildcards.latent)
+        for step in CLUSTERING_UPSTREAM.get(wildcards.clustering, [])
+    ] + [f"clusters/{wildcards.latent}.{wildcards.clustering}"]
+    return {
+        "latent_cost": [f"{base}/{step}.tsv" for step in latent_steps],
+        "clustering_cost": [f"{base}/{step}.tsv" for step in clustering_steps],
+    }
 
 
 def get_all_metrics(wildcards):

@@ -1,7 +1,34 @@
+rule score_latent:
+    input:
+        latent="results/{dataset}/embed/{latent}.h5ad",
+        graph="results/{dataset}/graph/{latent}.h5ad",
+        hvg="results/{dataset}/hvg.h5ad",
+        truth="results/{dataset}/truth.tsv",
+    output:
+        "results/{dataset}/metrics/latent/{latent}.json",
+    log:
+        "logs/{dataset}/metrics/latent/{latent}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/metrics/latent/{latent}.tsv"
+    conda:
+        "../../envs/scanpy.yaml"
+    threads: 2
+    resources:
+        mem_mb=mem_mb(2000, 2),
+        runtime=30,
+    params:
+        k=config["neighbors"]["n_neighbors"],
+        seed=config["seed"],
+    script:
+        "../../scripts/score_latent.py"
+
+
 rule score_clustering:
     input:
+        unpack(get_cost_benchmarks),
         clusters="results/{dataset}/clusters/{latent}.{clustering}.tsv",
         truth="results/{dataset}/truth.tsv",
+        latent_scores="results/{dataset}/metrics/latent/{latent}.json",
     output:
         "results/{dataset}/metrics/{latent}.{clustering}.json",
     log:
