@@ -6,6 +6,9 @@ min_version("9.1")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/qc.smk"
@@ -13,6 +16,7 @@ include: "workflow/rules/normalize.smk"
 include: "workflow/rules/baselines.smk"
 include: "workflow/rules/cluster.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

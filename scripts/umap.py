@@ -1,4 +1,7 @@
-"""Rule umap: the UMAP baseline latent, laid out from the PCA kNN graph."""
+"""Rules umap and umap_layout: a UMAP laid out from a latent's kNN graph.
+
+For the PCA graph it is the UMAP baseline latent; for other latents, the layout they are drawn with.
+"""
 
 from sclatent.runtime import run_rule
 

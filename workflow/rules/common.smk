@@ -78,10 +78,22 @@ def all_results(dataset):
     ]
 
 
+BENCHMARK_FIGURES = ["ari_heatmap", "structure", "cost"]
+
+
 def get_final_output():
-    outputs = ["results/benchmark/metrics.tsv"]
+    outputs = [
+        "results/benchmark/metrics.tsv",
+        "results/benchmark/summary.html",
+        "results/benchmark/environment.yaml",
+    ]
+    outputs += [f"results/benchmark/{name}.png" for name in BENCHMARK_FIGURES]
     for dataset in DATASETS.index:
-        outputs += [f"results/{dataset}/{dataset}.h5ad", f"results/{dataset}/qc.png"]
+        outputs += [
+            f"results/{dataset}/{dataset}.h5ad",
+            f"results/{dataset}/qc.png",
+            f"results/{dataset}/umaps.png",
+        ]
     return outputs
 
 
@@ -139,6 +151,23 @@ def get_dataset_clusterings(wildcards):
         for latent in LATENTS
         for clustering in clusterings_for(wildcards.dataset)
     ]
+
+
+def umap_layout_path(dataset, latent):
+    """The 2-D layout a latent is drawn with; PCA's is the UMAP baseline itself."""
+    if latent in ("pca", "umap"):
+        return f"results/{dataset}/embed/umap.h5ad"
+    return f"results/{dataset}/umap2d/{latent}.h5ad"
+
+
+def get_umap_grid_input(wildcards):
+    dataset = wildcards.dataset
+    return {
+        "layouts": [umap_layout_path(dataset, latent) for latent in LATENTS],
+        "clusters": get_dataset_clusterings(wildcards),
+        "metrics": all_results(dataset),
+        "truth": f"results/{dataset}/truth.tsv",
+    }
 
 
 # ---- resources ---------------------------------------------------------------------------

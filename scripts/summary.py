@@ -1,0 +1,24 @@
+"""Rule summary: the two-minute HTML summary of the benchmark."""
+
+from sclatent.runtime import run_rule
+
+
+def main(smk):
+    from pathlib import Path
+
+    import pandas as pd
+    import yaml
+
+    from sclatent.summary import build_summary
+
+    metrics = pd.read_csv(smk.input.metrics, sep="\t")
+    environment = yaml.safe_load(Path(smk.input.environment).read_text())
+    figures = {
+        "ari_heatmap": smk.input.heatmap,
+        "structure": smk.input.structure,
+        "cost": smk.input.cost,
+    }
+    Path(smk.output[0]).write_text(build_summary(metrics, figures, environment))
+
+
+run_rule(snakemake, main)
