@@ -64,8 +64,8 @@ class SimulationParams:
         de_down_fraction: share of those genes that go down rather than up.
         de_logfc_median, de_logfc_sdlog: |natural-log fold change| of a changed gene is
         log-normal with this median and log-sd.
-        n_lineages: types are dealt round-robin into this many lineages; each lineage has
-        its own program (`lineage_de_fraction` of the genes, same fold-change law) shared by
+        n_lineages: types are dealt round-robin into this many lineages (at most n_types
+        are used); each lineage has its own program (`lineage_de_fraction` of the genes, same fold-change law) shared by
         its types, so types of one lineage differ only by their own program. 0 = no
         hierarchy.
     Library size
@@ -269,10 +269,11 @@ def _group_profiles(p: SimulationParams, rng: np.random.Generator) -> np.ndarray
     """
     n_plain = p.n_genes - p.n_mito_genes
     log_base = p.gene_mean_sdlog * rng.standard_normal(n_plain)
-    lineage_logfc = [_program(p, p.lineage_de_fraction, n_plain, rng) for _ in range(p.n_lineages)]
+    n_lineages = min(p.n_lineages, p.n_types)
+    lineage_logfc = [_program(p, p.lineage_de_fraction, n_plain, rng) for _ in range(n_lineages)]
     type_logfc = np.stack([_program(p, p.de_fraction, n_plain, rng) for _ in range(p.n_types)])
-    if p.n_lineages:
-        type_logfc += np.stack([lineage_logfc[t % p.n_lineages] for t in range(p.n_types)])
+    if n_lineages:
+        type_logfc += np.stack([lineage_logfc[t % n_lineages] for t in range(p.n_types)])
     batch_logfc = p.batch_effect * rng.standard_normal((p.n_batches, n_plain))
     if p.n_batches == 1:
         batch_logfc[:] = 0.0
@@ -388,8 +389,6 @@ def _validate(p: SimulationParams) -> None:
         fail("n_mito_genes", f"at most {len(MITO_GENE_NAMES)}")
     if p.n_genes - p.n_mito_genes < 1:
         fail("n_genes", f"larger than n_mito_genes ({p.n_mito_genes})")
-    if p.n_lineages > p.n_types:
-        fail("n_lineages", f"at most n_types ({p.n_types})")
     if p.type_proportions is None:
         if p.n_rare_types >= p.n_types:
             fail("n_rare_types", f"smaller than n_types ({p.n_types})")
