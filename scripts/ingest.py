@@ -8,9 +8,10 @@ def main(smk):
 
     spec = smk.params.spec
     if spec["format"] == "simulate":
-        from sclatent.simulate import simulate_counts
+        from sclatent.simulate import SimulationParams, simulate_from_params
 
-        adata = simulate_counts(**spec["simulate"], seed=smk.params.seed)
+        params = SimulationParams.from_dict(spec["simulate"])
+        adata = simulate_from_params(params, threads=smk.threads)
     else:
         from sclatent.io import read_counts
 

@@ -32,12 +32,16 @@ def load_workflow_settings(config):
 
 
 def simulation_params(config, row):
-    """Config-wide simulator parameters with the sheet's per-dataset overrides on top."""
+    """Simulator parameters: the config's seed, the simulate section, the sheet's overrides."""
     from sclatent.simulate import SimulationParams
 
     where = f"dataset '{row['dataset']}' simulate"
-    params = dict(config["simulate"]) | simulation_overrides(row.get("simulate"), where)
-    return SimulationParams.from_dict(params, source=where).to_dict()
+    params = {"seed": config["seed"]} | dict(config["simulate"])
+    params |= simulation_overrides(row.get("simulate"), where)
+    try:
+        return SimulationParams.from_dict(params).to_dict()
+    except InputError as error:
+        raise InputError(f"{where}: {error}") from None
 
 
 DATASETS = load_workflow_settings(config)

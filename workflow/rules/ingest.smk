@@ -15,6 +15,5 @@ rule ingest:
         runtime=30,
     params:
         spec=get_ingest_spec,
-        seed=config["seed"],
     script:
         "../../scripts/ingest.py"
