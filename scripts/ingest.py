@@ -13,8 +13,10 @@ def main(smk):
         params = SimulationParams.from_dict(spec["simulate"])
         adata = simulate_from_params(params, threads=smk.threads)
     else:
+        from sclatent.fetch import verify_checksum
         from sclatent.io import read_counts
 
+        verify_checksum(smk.input.counts, spec.get("sha256"), f"dataset '{spec['dataset']}'")
         adata = read_counts(
             smk.input.counts,
             fmt=spec["format"],

@@ -9,7 +9,7 @@ def main(smk):
     import pandas as pd
     import yaml
 
-    from sclatent.summary import build_summary
+    from sclatent.summary import build_summary, references_beside_ours
 
     metrics = pd.read_csv(smk.input.metrics, sep="\t")
     environment = yaml.safe_load(Path(smk.input.environment).read_text())
@@ -18,7 +18,11 @@ def main(smk):
         "structure": smk.input.structure,
         "cost": smk.input.cost,
     }
-    Path(smk.output[0]).write_text(build_summary(metrics, figures, environment))
+    references = None
+    if smk.input.get("references"):
+        published = pd.read_csv(smk.input.references, sep="\t")
+        references = references_beside_ours(published, metrics)
+    Path(smk.output[0]).write_text(build_summary(metrics, figures, environment, references))
 
 
 run_rule(snakemake, main)

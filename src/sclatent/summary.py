@@ -110,6 +110,29 @@ def structure_table(metrics: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values("local", ascending=False).reset_index()
 
 
+def references_beside_ours(published: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
+    """Published scores with this run's best score on the same dataset and k setting."""
+    win = winners(metrics).set_index("dataset")
+    rows = []
+    for ref in published.itertuples():
+        given = str(getattr(ref, "k_given", "")).lower() == "yes"
+        ours_column = "ARI (k given)" if given else "ARI"
+        method_column = "best (k given)" if given else "best (k found)"
+        in_run = ref.dataset in win.index and ours_column in win.columns
+        rows.append(
+            {
+                "dataset": ref.dataset,
+                "method": ref.method,
+                "published ARI": ref.value if str(ref.metric).upper() == "ARI" else np.nan,
+                "k given": "yes" if given else "no",
+                "our best": win.loc[ref.dataset, method_column] if in_run else "not run",
+                "our ARI": win.loc[ref.dataset, ours_column] if in_run else np.nan,
+                "source": ref.source,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def _image(path) -> str:
     data = base64.b64encode(Path(path).read_bytes()).decode()
     return f'<img alt="{html.escape(Path(path).stem)}" src="data:image/png;base64,{data}">'

@@ -1,3 +1,4 @@
+import re
 import sys
 from pathlib import Path
 
@@ -50,6 +51,14 @@ CLUSTERINGS = config["clusterings"]
 _PROPERTIES = load_schema(SCHEMAS / "config.schema.yaml")["properties"]
 KNOWN_LATENTS = _PROPERTIES["latents"]["items"]["enum"]
 KNOWN_CLUSTERINGS = _PROPERTIES["clusterings"]["items"]["enum"]
+
+
+# inputs that do not exist locally but have a URL are fetched to their input path
+DOWNLOADS = {
+    row.input: row.dataset
+    for row in DATASETS.itertuples()
+    if isinstance(getattr(row, "url", None), str) and not Path(row.input).exists()
+}
 
 
 wildcard_constraints:
@@ -116,7 +125,8 @@ def get_ingest_input(wildcards):
 
 def get_ingest_spec(wildcards):
     row = dataset_row(wildcards)
-    spec = {k: v for k, v in row.items() if isinstance(v, (str, bool))}
+    spec = row.dropna().to_dict()
+    spec["allow_non_integer"] = bool(spec.get("allow_non_integer", False))
     if row["format"] == SIMULATE:
         spec["simulate"] = simulation_params(config, row)
     return spec
@@ -172,6 +182,15 @@ def get_umap_grid_input(wildcards):
         "metrics": all_results(dataset),
         "truth": f"results/{dataset}/truth.tsv",
     }
+
+
+def get_download(wildcards):
+    row = DATASETS.loc[DOWNLOADS[wildcards.download]]
+    return {"url": row["url"], "sha256": row.get("sha256"), "dataset": row["dataset"]}
+
+
+def get_references(wildcards):
+    return {"references": config["references"]} if config["references"] else {}
 
 
 # ---- resources ---------------------------------------------------------------------------

@@ -1,3 +1,24 @@
+if DOWNLOADS:
+
+    rule fetch_input:
+        output:
+            "{download}",
+        log:
+            "logs/fetch/{download}.log",
+        wildcard_constraints:
+            download="|".join(re.escape(path) for path in DOWNLOADS),
+        conda:
+            "../../envs/scanpy.yaml"
+        threads: 1
+        resources:
+            mem_mb=500,
+            runtime=60,
+        params:
+            source=get_download,
+        script:
+            "../../scripts/fetch_input.py"
+
+
 rule ingest:
     input:
         unpack(get_ingest_input),

@@ -103,6 +103,7 @@ rule environment:
 
 rule summary:
     input:
+        unpack(get_references),
         metrics="results/benchmark/metrics.tsv",
         environment="results/benchmark/environment.yaml",
         heatmap="results/benchmark/ari_heatmap.png",
