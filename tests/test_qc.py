@@ -94,3 +94,24 @@ def test_plot_writes_a_png(tmp_path):
     path = tmp_path / "qc.png"
     plot_qc(adata.obs, table, path, "toy")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_too_few_cells_for_the_knn_graph_is_named():
+    from sclatent.qc import check_enough_cells
+
+    adata = make_counts(n_cells=10)
+    with pytest.raises(
+        InputError,
+        match=r"toy: 10 cells after QC, but the kNN graph needs more than neighbors.n_neighbors = 15",
+    ):
+        check_enough_cells(adata, "toy", 15)
+    check_enough_cells(adata, "toy", 5)
+
+
+def test_a_single_labelled_type_is_rejected():
+    from sclatent.qc import check_enough_cells
+
+    adata = make_counts(n_cells=40)
+    adata.obs["truth"] = pd.Categorical(["T"] * 40)
+    with pytest.raises(InputError, match=r"toy: the labels name a single cell type \('T'\)"):
+        check_enough_cells(adata, "toy", 15)

@@ -73,3 +73,36 @@ def test_bad_config_key_fails_at_start_with_one_line(finished_run, tmp_path):
     result = run_snakemake(finished_run, "--cores", "1", "--configfile", str(bad), check=False)
     assert result.returncode != 0
     assert "sclatent: config: unknown key 'max_pct_mitoo' in 'qc'" in result.stderr
+
+
+def test_summary_page_names_winner_and_baseline(finished_run):
+    page = (finished_run / "results/benchmark/summary.html").read_text()
+    for heading in (
+        "Winner per dataset",
+        "Methods across datasets",
+        "Structure kept",
+        "Cost",
+        "Software and hardware",
+    ):
+        assert f"{heading}" in page
+    assert "PCA+Leiden ARI" in page and "pca + leiden" in page
+    assert page.count("data:image/png;base64,") == 3
+
+
+def test_snakemake_report_holds_every_section(finished_run):
+    result = run_snakemake(finished_run, "--report", "report.html")
+    assert "Report created" in result.stderr + result.stdout
+    report = (finished_run / "report.html").read_text()
+    for category in ("Quality control", "Latent spaces", "Benchmark", "Software and hardware"):
+        assert category in report
+    for name in (
+        "qc.png",
+        "umaps.png",
+        "metrics.tsv",
+        "ari_heatmap.png",
+        "structure.png",
+        "cost.png",
+        "summary.html",
+        "environment.yaml",
+    ):
+        assert name in report

@@ -213,3 +213,20 @@ def plot_qc(obs: pd.DataFrame, filters_table: pd.DataFrame, path, dataset: str) 
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def check_enough_cells(adata, dataset: str, n_neighbors: int) -> None:
+    """Stop early, with the reason, when the cells left cannot support the analysis."""
+    n_cells = adata.n_obs
+    if n_cells <= n_neighbors:
+        raise InputError(
+            f"{dataset}: {n_cells} cells after QC, but the kNN graph needs more than "
+            f"neighbors.n_neighbors = {n_neighbors}; lower n_neighbors or relax QC"
+        )
+    if "truth" in adata.obs:
+        types = adata.obs["truth"].dropna().unique()
+        if len(types) == 1:
+            raise InputError(
+                f"{dataset}: the labels name a single cell type ({types[0]!r}), so clusterings "
+                "cannot be scored against them; give no labels to run this dataset unlabelled"
+            )

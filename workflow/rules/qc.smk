@@ -28,5 +28,6 @@ rule qc:
         runtime=30,
     params:
         qc=config["qc"],
+        n_neighbors=config["neighbors"]["n_neighbors"],
     script:
         "../../scripts/qc.py"
