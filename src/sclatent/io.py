@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import gzip
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -328,7 +329,9 @@ def _read_h5ad(path: Path, counts_layer: str | None, label_column: str | None) -
 def _read_10x_h5(path: Path) -> _Loaded:
     import scanpy as sc
 
-    adata = sc.read_10x_h5(path, gex_only=True)
+    with warnings.catch_warnings():  # duplicate gene names are handled (and logged) later
+        warnings.filterwarnings("ignore", "Variable names are not unique", UserWarning)
+        adata = sc.read_10x_h5(path, gex_only=True)
     var = pd.DataFrame({"gene_symbol": adata.var_names.to_numpy()})
     if "gene_ids" in adata.var.columns:
         var["gene_ids"] = adata.var["gene_ids"].to_numpy()
