@@ -200,6 +200,9 @@ def test_10x_mtx_round_trip(counts, tmp_path, legacy):
     assert detect_format(directory) == "10x_mtx"
     result = read_counts(directory, labels_table=write_labels(counts, tmp_path / "labels.csv"))
     assert_same_counts(result, counts)
+    assert list(result.var["gene_ids"][:2]) == ["ENSG00000", "ENSG00001"]
+    matrix_file = directory / ("matrix.mtx" if legacy else "matrix.mtx.gz")
+    assert_same_counts(read_counts(matrix_file), counts, labels=False)
     assert fingerprint(directory) == before
 
 
@@ -310,7 +313,7 @@ def test_csv_named_h5ad(counts, tmp_path):
 
 def test_h5ad_given_as_10x_h5(counts, tmp_path):
     path = write_h5ad(counts, tmp_path / "data.h5ad")
-    with bad_input(path, r"not a 10x_h5 file; it looks like h5ad \(use fmt='h5ad'\)"):
+    with bad_input(path, r"not a valid 10x_h5 file; it looks like h5ad \(use fmt='h5ad'\)"):
         read_counts(path, fmt="10x_h5")
 
 

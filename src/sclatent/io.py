@@ -474,7 +474,7 @@ def _check_container(path: Path, fmt: str) -> None:
     if is_hdf5:
         kind = _hdf5_kind(path)
         if kind != fmt:
-            raise InputError(f"{path}: not a {fmt} file; {_hdf5_hint(path)}")
+            raise InputError(f"{path}: not a valid {fmt} file; {_hdf5_hint(path)}")
 
 
 def _hdf5_kind(path: Path) -> str | None:
