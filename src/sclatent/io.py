@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import gzip
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -163,7 +164,7 @@ def _read_counts(
             f"{_one_line(error)}"
         ) from error
 
-    X = _as_counts_matrix(loaded.X)
+    X = _as_counts_matrix(loaded.X, path)
     n_cells, n_genes = X.shape
     if n_cells == 0 or n_genes == 0:
         raise InputError(f"{path}: the matrix has {n_cells} cells and {n_genes} genes")
@@ -221,7 +222,7 @@ def read_labels_table(table: str | Path, cells: pd.Index) -> pd.Categorical:
     table = Path(table)
     if not table.is_file():
         raise InputError(f"labels table {table}: no such file")
-    sep = "\t" if _suffix(table) in (".tsv", ".txt") and "\t" in _first_line(table) else ","
+    sep = "\t" if "\t" in _first_line(table) else ","
     try:
         frame = pd.read_csv(table, sep=sep, dtype=str)
     except Exception as error:
@@ -328,7 +329,9 @@ def _read_h5ad(path: Path, counts_layer: str | None, label_column: str | None) -
 def _read_10x_h5(path: Path) -> _Loaded:
     import scanpy as sc
 
-    adata = sc.read_10x_h5(path, gex_only=True)
+    with warnings.catch_warnings():  # duplicate gene names are handled (and logged) later
+        warnings.filterwarnings("ignore", "Variable names are not unique", UserWarning)
+        adata = sc.read_10x_h5(path, gex_only=True)
     var = pd.DataFrame({"gene_symbol": adata.var_names.to_numpy()})
     if "gene_ids" in adata.var.columns:
         var["gene_ids"] = adata.var["gene_ids"].to_numpy()
@@ -471,7 +474,7 @@ def _check_container(path: Path, fmt: str) -> None:
     if is_hdf5:
         kind = _hdf5_kind(path)
         if kind != fmt:
-            raise InputError(f"{path}: not a {fmt} file; {_hdf5_hint(path)}")
+            raise InputError(f"{path}: not a valid {fmt} file; {_hdf5_hint(path)}")
 
 
 def _hdf5_kind(path: Path) -> str | None:
@@ -501,12 +504,12 @@ def _hdf5_hint(path: Path) -> str:
     return f"it looks like {kind} (use fmt={kind!r})"
 
 
-def _as_counts_matrix(X: Any) -> sp.csr_matrix:
+def _as_counts_matrix(X: Any, path: Path) -> sp.csr_matrix:
     """CSR float32 in canonical form (sorted indices, no duplicates, no stored zeros)."""
     if not sp.issparse(X):
         X = np.asarray(X)
         if X.ndim != 2:
-            raise InputError(f"expected a 2-D matrix, got shape {X.shape}")
+            raise InputError(f"{path}: expected a 2-D matrix, got shape {X.shape}")
     X = sp.csr_matrix(X, dtype=np.float32)
     X.sum_duplicates()
     X.eliminate_zeros()
