@@ -111,7 +111,8 @@ def ari_heatmap(metrics: pd.DataFrame, path, score: str = "ari"):
     ranks = table.rank(axis=1, ascending=False).mean(axis=0)
     table = table[ranks.sort_values().index]
     ranks = ranks[table.columns]
-    fig, ax = plt.subplots(figsize=(1.0 + 0.62 * table.shape[1], 1.6 + 0.45 * table.shape[0]))
+    width = max(6.5, 2.6 + 0.75 * table.shape[1])
+    fig, ax = plt.subplots(figsize=(width, 2.2 + 0.42 * table.shape[0]))
     image = ax.imshow(table.to_numpy(dtype=float), cmap="viridis", vmin=0, vmax=1, aspect="auto")
     for (i, j), value in np.ndenumerate(table.to_numpy(dtype=float)):
         if not np.isnan(value):
@@ -133,7 +134,7 @@ def ari_heatmap(metrics: pd.DataFrame, path, score: str = "ari"):
         fontsize=7,
     )
     fig.colorbar(image, ax=ax, label=score.upper(), fraction=0.03)
-    ax.set_title(f"{score.upper()} per dataset; methods sorted by mean rank")
+    ax.set_title(f"{score.upper()} per dataset (methods sorted by mean rank)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
