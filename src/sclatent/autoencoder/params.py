@@ -97,6 +97,7 @@ _SCVI = {
     "dropout_rate": _Param(0.1, _fraction_below_one, "a number in [0, 1)", "dropout rate"),
     "gene_likelihood": _Param("zinb", _one_of("zinb", "nb", "poisson"), "one of zinb, nb, poisson", "count likelihood"),
     "max_epochs": _Param(None, lambda v: v is None or _positive_int(v), "null or a positive int", "upper limit of epochs; null: min(100, scvi-tools' heuristic for the cell count)"),
+    "kl_warmup_epochs": _Param(None, lambda v: v is None or _non_negative_int(v), "null or an int >= 0", "epochs over which the KL weight rises to 1; null: a quarter of max_epochs (scvi-tools' 400 never finishes in a short run)"),
     "batch_size": _Param(128, _positive_int, "a positive int", "cells per minibatch"),
     "lr": _Param(1e-3, _positive_number, "a positive number", "Adam learning rate"),
     "weight_decay": _Param(1e-6, _non_negative_number, "a number >= 0", "weight decay"),

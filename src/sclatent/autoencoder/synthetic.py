@@ -18,13 +18,20 @@ def synthetic_counts(
     n_types: int = 5,
     mean_total: float = 1500.0,
     theta: float = 4.0,
+    effect_sd: float = 1.5,
+    program_fraction: float = 0.15,
     seed: int = 0,
     chunk: int = 10_000,
 ) -> tuple[sp.csr_matrix, np.ndarray]:
-    """NB counts (CSR float32, cells x genes) and the cell type of each cell."""
+    """NB counts (CSR float32, cells x genes) and the cell type of each cell.
+
+    Each type shifts the log mean of `program_fraction` of the genes by N(0, effect_sd);
+    `theta` is the NB inverse dispersion (smaller: noisier).
+    """
     rng = np.random.default_rng(seed)
     baseline = rng.normal(-1.0, 1.5, n_genes)
-    programs = np.where(rng.random((n_types, n_genes)) < 0.15, rng.normal(0, 1.5, (n_types, n_genes)), 0.0)
+    in_program = rng.random((n_types, n_genes)) < program_fraction
+    programs = np.where(in_program, rng.normal(0.0, effect_sd, (n_types, n_genes)), 0.0)
     log_rate = baseline + programs
     rate = np.exp(log_rate - np.log(np.exp(log_rate).sum(axis=1, keepdims=True)))
     types = rng.integers(0, n_types, n_cells)

@@ -280,10 +280,9 @@ class Trainer:
         self.finished = self.stopped_early or self.epoch >= self.params["max_epochs"]
 
     def _run_epoch(self, stop: _StopSignals) -> None:
-        if self.step == 0:
-            self.epoch_shuffle_state = self.shuffle_generator.get_state()
-        else:  # resumed inside an epoch: draw the same permutation again
-            self.shuffle_generator.set_state(self.epoch_shuffle_state)
+        # resumed inside an epoch, the generator holds that epoch's start state (see _state),
+        # so the same permutation is drawn again
+        self.epoch_shuffle_state = self.shuffle_generator.get_state()
         order = torch.randperm(len(self.train_cells), generator=self.shuffle_generator)
         batches = self.data.split(self.train_cells[order], self.n_batches)
         started = time.perf_counter() - self.epoch_seconds
