@@ -1,19 +1,24 @@
 """scVI (scvi-tools) latent of the HVG counts: the established reference for the autoencoders.
 
 Runs `scvi.model.SCVI` on `layers['counts']` with the settings of `default_params('scvi')`,
-seeded through `scvi.settings.seed`, on the device `select_device` picks. Lightning is told
-it is not managing a cluster job (`LightningEnvironment` plugin): inside a SLURM job it would
-otherwise detect SLURM, install its own SIGUSR1 / SIGTERM handlers that try to
-`scontrol requeue` the job, and check SLURM task counts; under Snakemake, retries and
-resubmission are the workflow's business. Progress bars are off; one log line per epoch.
+seeded through `scvi.settings.seed`, on the device `select_device` picks.
+
+Inside a SLURM job Lightning detects SLURM (from SLURM_NTASKS) and acts as the job manager: it
+installs SIGUSR1/SIGTERM handlers that run `scontrol requeue` on the job, and refuses to start
+when --ntasks > 1 lacks --ntasks-per-node. Under Snakemake, resubmission is the workflow's
+business, so the trainer gets a plain `LightningEnvironment` plugin, and SLURM_NTASKS is hidden
+from Lightning while training (scvi-tools also builds a device connector of its own, outside
+the plugin's reach). Progress bars are off; one log line per epoch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -69,6 +74,17 @@ class _EpochLog(Callback):
         )  # fmt: skip
 
 
+@contextlib.contextmanager
+def _slurm_hidden_from_lightning() -> Iterator[None]:
+    """Without SLURM_NTASKS, Lightning's SLURMEnvironment.detect() is False (restored after)."""
+    saved = os.environ.pop("SLURM_NTASKS", None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ["SLURM_NTASKS"] = saved
+
+
 def scvi_latent(
     adata_hvg,
     params: Mapping[str, Any] | None = None,
@@ -122,7 +138,7 @@ def scvi_latent(
     log.info(
         "training scvi on %d cells x %d genes, at most %d epochs", adata.n_obs, adata.n_vars, max_epochs
     )
-    with tempfile.TemporaryDirectory(prefix="sclatent-scvi-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="sclatent-scvi-") as scratch, _slurm_hidden_from_lightning():
         model.train(
             max_epochs=max_epochs,
             accelerator=_ACCELERATORS[torch_device.type],
