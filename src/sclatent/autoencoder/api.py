@@ -19,7 +19,7 @@ from sclatent.runtime import set_threads
 from .data import CellData
 from .device import select_device
 from .model import FittedAutoencoder, as_csr, build_network, count_inputs
-from .params import AUTOENCODER_MODELS, LIKELIHOODS, resolve_params
+from .params import AUTOENCODER_MODELS, LIKELIHOODS, auto_max_epochs, resolve_params
 from .trainer import Trainer
 
 log = logging.getLogger("sclatent.autoencoder")
@@ -92,6 +92,8 @@ def train_latent(
     if x.shape[0] < 2:
         raise InputError(f"hvg AnnData has {x.shape[0]} cells; training needs at least 2")
     data = CellData(x, torch_device, counts, size_factor)
+    if params["max_epochs"] is None:
+        params["max_epochs"] = auto_max_epochs(x.shape[0])
 
     torch.manual_seed(seed)
     network = build_network(model, params, x.shape[1]).to(torch_device)

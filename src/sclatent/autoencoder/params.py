@@ -72,7 +72,7 @@ _TRAINING = {
     "lr": _Param(1e-3, _positive_number, "a positive number", "AdamW learning rate"),
     "weight_decay": _Param(1e-4, _non_negative_number, "a number >= 0", "AdamW weight decay"),
     "batch_size": _Param(256, _positive_int, "a positive int", "cells per minibatch"),
-    "max_epochs": _Param(100, _positive_int, "a positive int", "upper limit of epochs"),
+    "max_epochs": _Param(None, lambda v: v is None or _positive_int(v), "null or a positive int", "upper limit of epochs; null: 100 up to 20,000 cells, fewer for more cells (each epoch has more steps), at least 10"),
     "val_fraction": _Param(0.1, _fraction_below_one, "a number in [0, 1)", "cells held out for validation loss and early stopping (0: monitor the training loss)"),
     "patience": _Param(10, _non_negative_int, "an int >= 0", "epochs without improvement before stopping (0: never stop early)"),
     "min_delta": _Param(1e-4, _non_negative_number, "a number >= 0", "smallest decrease of the monitored loss that counts as improvement"),
@@ -116,6 +116,11 @@ _SCHEMAS: dict[str, dict[str, _Param]] = {
 }
 
 LIKELIHOODS = {"ae": "mse", "dae": "mse", "nbae": "nb", "zinbae": "zinb"}
+
+
+def auto_max_epochs(n_cells: int, cap: int = 100, floor: int = 10) -> int:
+    """Epoch limit when max_epochs is null: `cap` up to 20,000 cells, then ~ cap * 20,000 / n."""
+    return max(floor, min(cap, round(cap * 20_000 / max(n_cells, 1))))
 
 
 def _schema(model: str) -> dict[str, _Param]:
