@@ -211,6 +211,28 @@ def test_device_rows_gather_equals_scipy_rows(adata):
     np.testing.assert_array_equal(rows_source.dense(rows).numpy(), expected)
 
 
+@pytest.mark.parametrize("model", ["dae", "zinbae"])
+def test_gpu_data_path_gives_the_same_training(adata, monkeypatch, model):
+    # pretend the device can hold the matrices: minibatches are then gathered by DeviceRows
+    import sclatent.autoencoder.data as data_module
+
+    host = _train(adata, model, {"max_epochs": 3})
+    monkeypatch.setattr(data_module, "device_memory_budget", lambda device: 1 << 40)
+    used = []
+    monkeypatch.setattr(data_module.DeviceRows, "dense", _recording(data_module.DeviceRows.dense, used))
+    gathered = _train(adata, model, {"max_epochs": 3})
+    assert used, "the device path was not taken"
+    np.testing.assert_array_equal(gathered.latent, host.latent)
+
+
+def _recording(method, calls):
+    def wrapper(self, rows):
+        calls.append(len(rows))
+        return method(self, rows)
+
+    return wrapper
+
+
 def test_count_model_prediction_is_on_the_scale_of_x(adata):
     result = _train(adata, "nbae", {"max_epochs": 30, "lr": 0.01})
     predicted = result.model.reconstruct(adata)

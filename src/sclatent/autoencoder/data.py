@@ -87,7 +87,7 @@ class CellData:
         self.device = device
         matrices = [x] if counts is None else [x, counts]
         needed = sum(_nbytes(m) for m in matrices)
-        self.on_device = device.type != "cpu" and needed <= device_memory_budget(device)
+        self.on_device = needed <= device_memory_budget(device)  # never on the CPU: budget 0
         if device.type != "cpu":
             where = "on the device" if self.on_device else "in host memory (too large for the device)"
             log.info("input matrices (%.1f MB sparse) kept %s", needed / 1e6, where)

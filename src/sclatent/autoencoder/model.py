@@ -88,7 +88,7 @@ class FittedAutoencoder:
         self.network.eval()
         cells = torch.arange(data.n_cells)
         parts = [
-            self.network.encode(data.batch(rows).x).float().cpu()
+            self.network.encode(data.x.dense(rows)).float().cpu()
             for rows in data.split(cells, max(1, -(-data.n_cells // _CHUNK)))
         ]
         return torch.cat(parts).numpy()

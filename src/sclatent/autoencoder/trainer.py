@@ -215,7 +215,9 @@ class Trainer:
     def _resume(self) -> None:
         if self.checkpoint_path is None or not self.checkpoint_path.exists():
             return
-        state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
+        # on the CPU: RNG states must stay there; weights and optimizer state are copied
+        # onto the device by load_state_dict
+        state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=True)
         self._load_state(state)
         where = f"epoch {self.epoch}" + (f", step {self.step}" if self.step else "")
         done = " (training had already finished)" if self.finished else ""
