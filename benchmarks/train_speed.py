@@ -1,7 +1,7 @@
 """Seconds per epoch and peak memory of autoencoder training (prints a table; not a test).
 
-    python benchmarks/train_speed.py                       # 10k and 100k cells, CPU, 2 threads
-    python benchmarks/train_speed.py --cells 10000 --models ae --epochs 3 --device cuda
+    python benchmarks/train_speed.py                  # 10k and 100k cells: CPU (2 threads), and CUDA if present
+    python benchmarks/train_speed.py --cells 10000 --models ae --devices cuda --amp bf16
 
 Synthetic sparse NB counts (cells x 2,000 genes, cell-type structure; see
 `sclatent.autoencoder.synthetic`) are generated once per cell count in chunks and shared
@@ -139,7 +139,8 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["ae", "dae", "nbae", "zinbae"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--devices", nargs="+", default=None, choices=["cpu", "cuda"], help="default: cpu, plus cuda when available")
+    parser.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, default=0, help="0: the model default")
     parser.add_argument("--amp", default="none", choices=["none", "bf16", "fp16"])
     parser.add_argument("--run-one", action="store_true", help=argparse.SUPPRESS)
@@ -150,25 +151,29 @@ def main() -> None:
         _run_one(args)
         return
 
+    if args.devices is None:
+        import torch
+
+        args.devices = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
     rows = []
     with tempfile.TemporaryDirectory(prefix="sclatent-speed-") as scratch:
         for n_cells in args.cells:
             data = Path(scratch) / f"counts_{n_cells}.npz"
             seconds = _make_data(n_cells, args.genes, data)
             print(f"# {n_cells:,} x {args.genes:,} synthetic counts generated in {seconds:.1f}s", flush=True)
-            for model in args.models:
+            for device, model in ((d, m) for d in args.devices for m in args.models):
                 command = [
                     sys.executable, __file__, "--run-one", "--model", model, "--data", str(data),
                     "--threads", str(args.threads), "--epochs", str(args.epochs),
-                    "--device", args.device, "--batch-size", str(args.batch_size), "--amp", args.amp,
+                    "--device", device, "--batch-size", str(args.batch_size), "--amp", args.amp,
                 ]  # fmt: skip
                 done = subprocess.run(command, capture_output=True, text=True)
                 if done.returncode != 0:
-                    print(f"# {model} {n_cells}: failed\n{done.stderr[-2000:]}", flush=True)
+                    print(f"# {model} {n_cells} {device}: failed\n{done.stderr[-2000:]}", flush=True)
                     continue
                 row = json.loads(done.stdout.strip().splitlines()[-1])
                 rows.append(row)
-                print(f"# {model} {n_cells:,}: {row['s_per_epoch']:.2f} s/epoch", flush=True)
+                print(f"# {model} {n_cells:,} {device}: {row['s_per_epoch']:.2f} s/epoch", flush=True)
     load = os.getloadavg()
     print()
     print(_table(rows))
