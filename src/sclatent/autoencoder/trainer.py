@@ -146,6 +146,7 @@ class Trainer:
         self.finished = False
         self.stopped_early = False
         self.resumed_from: tuple[int, int] | None = None
+        self._between_steps = True  # False while a step or the epoch bookkeeping is half done
         self.history: dict[str, list] = {column: [] for column in HISTORY_COLUMNS}
 
     # ----------------------------------------------------------------- checkpoint state
@@ -318,7 +319,6 @@ class Trainer:
     def fit(self) -> Trainer:
         """Train until early stopping or max_epochs (resuming if a checkpoint exists); keep the best weights."""
         self._resume()
-        self._between_steps = True
         with _StopSignals() as stop:
             try:
                 while not self.finished:
@@ -334,11 +334,14 @@ class Trainer:
             except BaseException as exc:
                 if self._between_steps:
                     self.save_checkpoint()
-                    if isinstance(exc, TrainingInterrupted):
-                        log.warning(
-                            "signal received: checkpoint saved at epoch %d step %d (%s); "
-                            "rerun to resume", self.epoch, self.step, self.checkpoint_path,
-                        )  # fmt: skip
+                if isinstance(exc, TrainingInterrupted):
+                    saved = f"checkpoint saved to {self.checkpoint_path}; rerun to resume"
+                    if self.checkpoint_path is None:
+                        saved = "no checkpoint_dir, progress is lost"
+                    log.warning(
+                        "stopped by signal %d at epoch %d step %d: %s",
+                        exc.code - 128, self.epoch, self.step, saved,
+                    )  # fmt: skip
                 raise
             if self.best_state is not None:
                 self.network.load_state_dict(self.best_state)
