@@ -43,7 +43,7 @@ class DeviceRows:
     def __init__(self, matrix: sp.csr_matrix, device: torch.device) -> None:
         self.n_cols = matrix.shape[1]
         self.indptr = torch.from_numpy(matrix.indptr.astype(np.int64)).to(device)
-        self.indices = torch.from_numpy(matrix.indices.astype(np.int32)).to(device)
+        self.indices = torch.from_numpy(matrix.indices.astype(np.int32, copy=False)).to(device)
         self.values = torch.from_numpy(matrix.data).to(device)
         if self.values.numel() == 0:  # keep position 0 valid for the padded gather
             self.indices = torch.zeros(1, dtype=torch.int32, device=device)
