@@ -1,0 +1,184 @@
+"""scVI (scvi-tools) latent of the HVG counts: the established reference for the autoencoders.
+
+Runs `scvi.model.SCVI` on `layers['counts']` with the settings of `default_params('scvi')`,
+seeded through `scvi.settings.seed`, on the device `select_device` picks.
+
+Inside a SLURM job Lightning detects SLURM (from SLURM_NTASKS) and acts as the job manager: it
+installs SIGUSR1/SIGTERM handlers that run `scontrol requeue` on the job, and refuses to start
+when --ntasks > 1 lacks --ntasks-per-node. Under Snakemake, resubmission is the workflow's
+business, so the trainer gets a plain `LightningEnvironment` plugin, and SLURM_NTASKS is hidden
+from Lightning while training (scvi-tools also builds a device connector of its own, outside
+the plugin's reach). Progress bars are off; one log line per epoch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.plugins.environments import LightningEnvironment
+
+from sclatent.errors import InputError
+from sclatent.runtime import set_threads
+
+from .api import TrainResult, _gpu_peak, _reset_gpu_peak
+from .device import select_device
+from .model import as_csr
+from .params import resolve_params
+from .trainer import HISTORY_COLUMNS
+
+log = logging.getLogger("sclatent.autoencoder")
+
+_ACCELERATORS = {"cuda": "gpu", "mps": "mps", "cpu": "cpu"}
+_MAX_EPOCHS_CAP = 100
+
+
+def _metric(metrics: dict, key: str) -> float:
+    value = metrics.get(key)
+    return float(value) if value is not None else float("nan")
+
+
+class _EpochLog(Callback):
+    """One log line and one history row per epoch (after validation has run)."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.rows: list[dict] = []
+        self._started = time.perf_counter()
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self._started = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        metrics = trainer.callback_metrics
+        row = {
+            "epoch": trainer.current_epoch + 1,
+            "train_loss": _metric(metrics, "elbo_train"),
+            "val_loss": _metric(metrics, "elbo_validation"),
+            "seconds": time.perf_counter() - self._started,
+            "lr": float(trainer.optimizers[0].param_groups[0]["lr"]),
+        }
+        self.rows.append(row)
+        log.info(
+            "epoch %d/%d elbo_train %.3f elbo_validation %.3f %.2fs %s",
+            row["epoch"], trainer.max_epochs, row["train_loss"], row["val_loss"], row["seconds"],
+            self.device,
+        )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _slurm_hidden_from_lightning() -> Iterator[None]:
+    """Without SLURM_NTASKS, Lightning's SLURMEnvironment.detect() is False (restored after)."""
+    saved = os.environ.pop("SLURM_NTASKS", None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ["SLURM_NTASKS"] = saved
+
+
+def scvi_latent(
+    adata_hvg,
+    params: Mapping[str, Any] | None = None,
+    *,
+    seed: int,
+    device: str = "auto",
+    threads: int | None = None,
+    key_added: str = "X_scvi",
+    save_dir: str | None = None,
+) -> TrainResult:
+    """Train scVI on `layers['counts']` of hvg.h5ad and return its latent (posterior means).
+
+    History columns are those of `train_latent`, with the per-cell negative ELBO as losses.
+    Writes the latent to `adata_hvg.obsm[key_added]`; `save_dir` keeps the scvi-tools model.
+    """
+    import anndata as ad
+    import scvi
+    from scvi.model._utils import get_max_epochs_heuristic
+
+    params = resolve_params("scvi", params)
+    if "counts" not in adata_hvg.layers:
+        raise InputError("hvg AnnData: layers['counts'] is missing (scVI models raw counts)")
+    started = time.perf_counter()
+    if threads is not None:
+        set_threads(threads)
+    torch_device = select_device(device)
+    _reset_gpu_peak(torch_device)
+    scvi.settings.seed = seed
+    scvi.settings.verbosity = logging.WARNING
+
+    # a bare AnnData over the same counts: setup_anndata annotates it, not the caller's object
+    counts = as_csr(adata_hvg.layers["counts"], "hvg AnnData layers['counts']")
+    adata = ad.AnnData(
+        X=counts,
+        obs=pd.DataFrame(index=adata_hvg.obs_names.copy()),
+        var=pd.DataFrame(index=adata_hvg.var_names.copy()),
+    )
+    scvi.model.SCVI.setup_anndata(adata)
+    model = scvi.model.SCVI(
+        adata,
+        n_latent=params["n_latent"],
+        n_hidden=params["n_hidden"],
+        n_layers=params["n_layers"],
+        dropout_rate=params["dropout_rate"],
+        gene_likelihood=params["gene_likelihood"],
+    )
+    max_epochs = params["max_epochs"] or min(_MAX_EPOCHS_CAP, get_max_epochs_heuristic(adata.n_obs))
+    warmup = params["kl_warmup_epochs"]
+    warmup = max(1, max_epochs // 4) if warmup is None else warmup
+    epoch_log = _EpochLog(torch_device.type)
+    log.info(
+        "training scvi on %d cells x %d genes, at most %d epochs", adata.n_obs, adata.n_vars, max_epochs
+    )
+    with tempfile.TemporaryDirectory(prefix="sclatent-scvi-") as scratch, _slurm_hidden_from_lightning():
+        model.train(
+            max_epochs=max_epochs,
+            accelerator=_ACCELERATORS[torch_device.type],
+            devices=[torch_device.index or 0] if torch_device.type == "cuda" else 1,
+            train_size=1 - params["val_fraction"],
+            batch_size=params["batch_size"],
+            early_stopping=params["early_stopping"],
+            early_stopping_patience=params["patience"],
+            early_stopping_min_delta=params["min_delta"],
+            plan_kwargs={
+                "lr": params["lr"],
+                "weight_decay": params["weight_decay"],
+                "n_epochs_kl_warmup": warmup,
+            },
+            plugins=[LightningEnvironment()],
+            callbacks=[epoch_log],
+            enable_progress_bar=False,
+            enable_checkpointing=False,
+            default_root_dir=scratch,
+        )
+    latent = np.asarray(model.get_latent_representation(), dtype=np.float32)
+    if save_dir:
+        model.save(save_dir, overwrite=True, save_anndata=False)
+    adata_hvg.obsm[key_added] = latent
+    history = pd.DataFrame(epoch_log.rows, columns=list(HISTORY_COLUMNS))
+    val = history["val_loss"].to_numpy(dtype=float)
+    best_epoch = int(history["epoch"].iloc[np.nanargmin(val)]) if np.isfinite(val).any() else len(history)
+    seconds = time.perf_counter() - started
+    log.info("scvi latent %s in %.1fs on %s", latent.shape, seconds, torch_device)
+    return TrainResult(
+        latent=latent,
+        history=history,
+        device=str(torch_device),
+        seconds=seconds,
+        peak_gpu_memory_bytes=_gpu_peak(torch_device),
+        model=model,
+        best_epoch=best_epoch,
+        stopped_early=len(history) < max_epochs,
+        resumed_from_epoch=None,
+    )
+
+
+__all__ = ["scvi_latent"]
