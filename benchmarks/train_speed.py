@@ -105,18 +105,34 @@ def _run_one(args: argparse.Namespace) -> None:
                 "batch_size": params.get("batch_size", 256),
                 "s_per_epoch": float(np.median(seconds[1:] if len(seconds) > 1 else seconds)),
                 "first_epoch_s": float(seconds[0]),
-                "cpu_s_per_epoch": float(np.median(cpu_seconds[1:] if len(cpu_seconds) > 1 else cpu_seconds)),
+                "cpu_s_per_epoch": float(
+                    np.median(cpu_seconds[1:] if len(cpu_seconds) > 1 else cpu_seconds)
+                ),
                 "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9,
                 "data_rss_gb": rss_data / 1e9,
                 "gpu_peak_gb": (result.peak_gpu_memory_bytes or 0) / 1e9 if on_cuda else None,
-                "syncs_per_epoch": float(np.median(syncs[1:] if len(syncs) > 1 else syncs)) if on_cuda else None,
+                "syncs_per_epoch": float(np.median(syncs[1:] if len(syncs) > 1 else syncs))
+                if on_cuda
+                else None,
             }
         )
     )
 
 
 def _table(rows: list[dict]) -> str:
-    header = ["model", "cells", "device", "threads", "batch", "s/epoch", "CPU s/epoch", "1st epoch s", "peak RSS GB", "GPU peak GB", "syncs/epoch"]
+    header = [
+        "model",
+        "cells",
+        "device",
+        "threads",
+        "batch",
+        "s/epoch",
+        "CPU s/epoch",
+        "1st epoch s",
+        "peak RSS GB",
+        "GPU peak GB",
+        "syncs/epoch",
+    ]
     lines = [header]
     for r in rows:
         lines.append(
@@ -129,17 +145,27 @@ def _table(rows: list[dict]) -> str:
             ]
         )  # fmt: skip
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
-    return "\n".join("  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in lines)
+    return "\n".join(
+        "  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in lines
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cells", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--genes", type=int, default=2_000)
     parser.add_argument("--models", nargs="+", default=["ae", "dae", "nbae", "zinbae"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--devices", nargs="+", default=None, choices=["cpu", "cuda"], help="default: cpu, plus cuda when available")
+    parser.add_argument(
+        "--devices",
+        nargs="+",
+        default=None,
+        choices=["cpu", "cuda"],
+        help="default: cpu, plus cuda when available",
+    )
     parser.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, default=0, help="0: the model default")
     parser.add_argument("--amp", default="none", choices=["none", "bf16", "fp16"])
@@ -160,7 +186,10 @@ def main() -> None:
         for n_cells in args.cells:
             data = Path(scratch) / f"counts_{n_cells}.npz"
             seconds = _make_data(n_cells, args.genes, data)
-            print(f"# {n_cells:,} x {args.genes:,} synthetic counts generated in {seconds:.1f}s", flush=True)
+            print(
+                f"# {n_cells:,} x {args.genes:,} synthetic counts generated in {seconds:.1f}s",
+                flush=True,
+            )
             for device, model in ((d, m) for d in args.devices for m in args.models):
                 command = [
                     sys.executable, __file__, "--run-one", "--model", model, "--data", str(data),
@@ -169,15 +198,21 @@ def main() -> None:
                 ]  # fmt: skip
                 done = subprocess.run(command, capture_output=True, text=True)
                 if done.returncode != 0:
-                    print(f"# {model} {n_cells} {device}: failed\n{done.stderr[-2000:]}", flush=True)
+                    print(
+                        f"# {model} {n_cells} {device}: failed\n{done.stderr[-2000:]}", flush=True
+                    )
                     continue
                 row = json.loads(done.stdout.strip().splitlines()[-1])
                 rows.append(row)
-                print(f"# {model} {n_cells:,} {device}: {row['s_per_epoch']:.2f} s/epoch", flush=True)
+                print(
+                    f"# {model} {n_cells:,} {device}: {row['s_per_epoch']:.2f} s/epoch", flush=True
+                )
     load = os.getloadavg()
     print()
     print(_table(rows))
-    print(f"\nload average at the end (1/5/15 min): {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"\nload average at the end (1/5/15 min): {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs"
+    )
 
 
 if __name__ == "__main__":

@@ -102,7 +102,9 @@ def test_resume_after_interruption_is_bitwise_identical(adata, tmp_path, model):
     params = {"max_epochs": 7, "checkpoint_every": 2, "dropout": 0.2}
     reference = _train(adata, model, params)
     with pytest.raises(KeyboardInterrupt):
-        _train(adata, model, params, checkpoint_dir=tmp_path, epoch_callback=_interrupt_after_epoch(3))
+        _train(
+            adata, model, params, checkpoint_dir=tmp_path, epoch_callback=_interrupt_after_epoch(3)
+        )
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["epoch"] == 3
     resumed = _train(adata, model, params, checkpoint_dir=tmp_path)
     assert resumed.resumed_from_epoch == 3
@@ -170,10 +172,14 @@ def test_denoising_corruption_only_in_training(adata, monkeypatch):
 def test_corrupt_kinds():
     x = torch.ones(200, 50)
     gen = torch.Generator().manual_seed(0)
-    masked = trainer_module.corrupt(x, {"corruption": "mask", "corruption_rate": 0.3, "noise_std": 1.0}, gen)
+    masked = trainer_module.corrupt(
+        x, {"corruption": "mask", "corruption_rate": 0.3, "noise_std": 1.0}, gen
+    )
     assert set(masked.unique().tolist()) == {0.0, 1.0}
     assert abs((masked == 0).float().mean().item() - 0.3) < 0.02
-    noisy = trainer_module.corrupt(x, {"corruption": "gaussian", "corruption_rate": 0.3, "noise_std": 0.5}, gen)
+    noisy = trainer_module.corrupt(
+        x, {"corruption": "gaussian", "corruption_rate": 0.3, "noise_std": 0.5}, gen
+    )
     assert (noisy != 0).all() and abs((noisy - x).std().item() - 0.5) < 0.02
 
 
@@ -219,7 +225,9 @@ def test_gpu_data_path_gives_the_same_training(adata, monkeypatch, model):
     host = _train(adata, model, {"max_epochs": 3})
     monkeypatch.setattr(data_module, "device_memory_budget", lambda device: 1 << 40)
     used = []
-    monkeypatch.setattr(data_module.DeviceRows, "dense", _recording(data_module.DeviceRows.dense, used))
+    monkeypatch.setattr(
+        data_module.DeviceRows, "dense", _recording(data_module.DeviceRows.dense, used)
+    )
     gathered = _train(adata, model, {"max_epochs": 3})
     assert used, "the device path was not taken"
     np.testing.assert_array_equal(gathered.latent, host.latent)

@@ -45,7 +45,9 @@ def test_nb_equals_torch_distributions(seed):
     x, log_mu, log_theta, _ = _random_inputs(torch.float64, seed)
     expected = _torch_nb(x, log_mu, log_theta)
     torch.testing.assert_close(nb_log_prob(x, log_mu, log_theta), expected, rtol=1e-10, atol=1e-9)
-    torch.testing.assert_close(nb_log_prob_sum(x, log_mu, log_theta), expected.sum(), rtol=1e-10, atol=1e-8)
+    torch.testing.assert_close(
+        nb_log_prob_sum(x, log_mu, log_theta), expected.sum(), rtol=1e-10, atol=1e-8
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -66,7 +68,9 @@ def test_float32_close_and_per_gene_theta_broadcasts():
     expected = _torch_nb(x.double(), log_mu.double(), log_theta_gene.double().expand_as(x))
     ours = nb_log_prob(x, log_mu, log_theta_gene)
     torch.testing.assert_close(ours.double(), expected, rtol=1e-4, atol=1e-3)
-    expected_z = _torch_zinb(x.double(), log_mu.double(), log_theta_gene.double().expand_as(x), pi_logits.double())
+    expected_z = _torch_zinb(
+        x.double(), log_mu.double(), log_theta_gene.double().expand_as(x), pi_logits.double()
+    )
     ours_z = zinb_log_prob_sum(x, log_mu, log_theta_gene, pi_logits)
     torch.testing.assert_close(ours_z.double(), expected_z.sum(), rtol=1e-5, atol=1e-2)
 

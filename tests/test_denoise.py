@@ -12,7 +12,9 @@ from sclatent.errors import InputError
 @pytest.fixture(scope="module")
 def adata():
     # strong cell-type programs and mild NB noise: a low-rank signal an AE can recover
-    return synthetic_hvg(400, 100, seed=0, n_types=4, theta=20.0, effect_sd=2.5, program_fraction=0.4)
+    return synthetic_hvg(
+        400, 100, seed=0, n_types=4, theta=20.0, effect_sd=2.5, program_fraction=0.4
+    )
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +47,9 @@ def test_masked_input_is_renormalised_like_hvg(adata, masked):
     # in this synthetic data every gene is an HVG, so the cell total is the HVG count sum
     new_total = np.asarray(counts.sum(axis=1)).ravel()
     np.testing.assert_allclose(np.asarray(masked.X.expm1().sum(axis=1)).ravel(), 1e4, rtol=1e-4)
-    np.testing.assert_allclose(masked.obs["size_factor"], new_total / np.median(new_total), rtol=1e-6)
+    np.testing.assert_allclose(
+        masked.obs["size_factor"], new_total / np.median(new_total), rtol=1e-6
+    )
     np.testing.assert_allclose(
         entries.target, np.log1p(entries.true_counts * 1e4 / new_total[entries.rows]), rtol=1e-5
     )
@@ -112,4 +116,6 @@ def test_totals_include_genes_outside_the_hvg_subset():
     new_total = total - removed
     expected_x = np.log1p(masked.layers["counts"].toarray() * (1e4 / new_total)[:, None])
     np.testing.assert_allclose(masked.X.toarray(), expected_x, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(masked.obs["size_factor"], new_total / np.median(new_total), rtol=1e-5)
+    np.testing.assert_allclose(
+        masked.obs["size_factor"], new_total / np.median(new_total), rtol=1e-5
+    )

@@ -58,7 +58,9 @@ def mask_counts(
     candidates = np.flatnonzero(counts.data > 0)
     n_hidden = int(round(fraction * len(candidates)))
     if n_hidden == 0:
-        raise InputError(f"denoise mask: {len(candidates)} nonzero counts, none left to hide at fraction {fraction}")
+        raise InputError(
+            f"denoise mask: {len(candidates)} nonzero counts, none left to hide at fraction {fraction}"
+        )
     rng = np.random.default_rng(seed)
     hidden = np.sort(candidates[rng.choice(len(candidates), n_hidden, replace=False)])
     rows = np.searchsorted(counts.indptr, hidden, side="right") - 1
@@ -81,7 +83,9 @@ def _row_sums(matrix: sp.csr_matrix, transform=None) -> np.ndarray:
     return sums
 
 
-def _library_totals(x: sp.csr_matrix, counts: sp.csr_matrix, size_factor: np.ndarray, target_sum: float) -> np.ndarray:
+def _library_totals(
+    x: sp.csr_matrix, counts: sp.csr_matrix, size_factor: np.ndarray, target_sum: float
+) -> np.ndarray:
     """Each cell's total count over all genes, read back from X = log1p(counts / total * target_sum)."""
     count_sum = _row_sums(counts)
     x_sum = _row_sums(x, np.expm1)
@@ -141,7 +145,9 @@ def mask_hvg(adata_hvg, fraction: float = 0.1, seed: int = 0, target_sum: float 
 def masked_entries(masked_adata) -> MaskedEntries:
     """The hidden entries recorded by `mask_hvg`."""
     if MASK_KEY not in masked_adata.uns:
-        raise InputError(f"AnnData has no uns['{MASK_KEY}']: make it with sclatent.denoise.mask_hvg")
+        raise InputError(
+            f"AnnData has no uns['{MASK_KEY}']: make it with sclatent.denoise.mask_hvg"
+        )
     stored = masked_adata.uns[MASK_KEY]
     return MaskedEntries(
         rows=np.asarray(stored["rows"], dtype=np.int64),
@@ -163,7 +169,9 @@ def gene_mean_baseline(x: sp.csr_matrix, entries: MaskedEntries) -> np.ndarray:
     return gene_mean[entries.cols].astype(np.float32)
 
 
-def pca_baseline(x: sp.csr_matrix, entries: MaskedEntries, rank: int = 50, seed: int = 0) -> np.ndarray:
+def pca_baseline(
+    x: sp.csr_matrix, entries: MaskedEntries, rank: int = 50, seed: int = 0
+) -> np.ndarray:
     """Rank-`rank` PCA reconstruction of (masked) X at the hidden entries, clipped at 0.
 
     Truncated SVD of the gene-centred matrix through a linear operator, so X stays sparse.
@@ -212,11 +220,17 @@ def score_masked(pred_values: np.ndarray, true_values: np.ndarray) -> dict[str, 
     pred = np.asarray(pred_values, dtype=np.float64)
     true = np.asarray(true_values, dtype=np.float64)
     if pred.shape != true.shape:
-        raise InputError(f"denoising score: {pred.shape[0]} predictions for {true.shape[0]} hidden entries")
+        raise InputError(
+            f"denoising score: {pred.shape[0]} predictions for {true.shape[0]} hidden entries"
+        )
     pearson = np.nan
     if len(pred) > 1 and np.std(pred) > 0 and np.std(true) > 0:
         pearson = float(np.corrcoef(pred, true)[0, 1])
-    return {"mae": float(np.mean(np.abs(pred - true))), "pearson_r": pearson, "n_masked": int(len(true))}
+    return {
+        "mae": float(np.mean(np.abs(pred - true))),
+        "pearson_r": pearson,
+        "n_masked": int(len(true)),
+    }
 
 
 def score_denoising(masked_adata, predictions: dict[str, np.ndarray]) -> pd.DataFrame:

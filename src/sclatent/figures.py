@@ -218,3 +218,46 @@ def cost_table(metrics: pd.DataFrame) -> pd.DataFrame:
     )
     columns = ["dataset", "step", "n_cells", "seconds", "peak_rss_mb"]
     return pd.concat([latents[columns], clusterings[columns]], ignore_index=True)
+
+
+def denoising_plot(table: pd.DataFrame, path):
+    """Error on the hidden counts per method and dataset (MAE, lower is better; Pearson r)."""
+    plt = _pyplot()
+    methods = list(dict.fromkeys(["zero", "gene_mean", "pca", *sorted(table["method"].unique())]))
+    methods = [m for m in methods if m in set(table["method"])]
+    datasets = sorted(table["dataset"].unique())
+    colours = dict(zip(methods, _palette(len(methods)), strict=True))
+    fig, axes = plt.subplots(1, 2, figsize=(max(8, 1.6 * len(datasets) + 5), 4.2))
+    width = 0.8 / len(methods)
+    for ax, column, label in zip(
+        axes,
+        ("mae", "pearson_r"),
+        (
+            "MAE on hidden counts (log scale), lower is better",
+            "Pearson r with hidden counts, higher is better",
+        ),
+        strict=True,
+    ):
+        for j, method in enumerate(methods):
+            rows = table[table["method"] == method].set_index("dataset").reindex(datasets)
+            ax.bar(
+                np.arange(len(datasets)) + j * width,
+                rows[column],
+                width,
+                color=colours[method],
+                label=method,
+            )
+        ax.set_xticks(
+            np.arange(len(datasets)) + 0.4 - width / 2,
+            datasets,
+            rotation=20,
+            ha="right",
+            fontsize=8,
+        )
+        ax.set_ylabel(label, fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    fig.suptitle("Denoising: predicting hidden counts")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -45,12 +45,27 @@ def simulation_params(config, row):
         raise InputError(f"{where}: {error}") from None
 
 
+def check_model_params(config):
+    """Unknown or invalid autoencoder/scVI settings stop the run before anything trains."""
+    from sclatent.autoencoder.params import resolve_params
+
+    for model, params in config["autoencoders"].items():
+        try:
+            resolve_params(model, params)
+        except InputError as error:
+            raise WorkflowError(f"sclatent: config autoencoders.{model}: {error}") from None
+
+
 DATASETS = load_workflow_settings(config)
+check_model_params(config)
 LATENTS = config["latents"]
 CLUSTERINGS = config["clusterings"]
 _PROPERTIES = load_schema(SCHEMAS / "config.schema.yaml")["properties"]
 KNOWN_LATENTS = _PROPERTIES["latents"]["items"]["enum"]
 KNOWN_CLUSTERINGS = _PROPERTIES["clusterings"]["items"]["enum"]
+AUTOENCODERS = ["ae", "dae", "nbae", "zinbae"]
+TRAINED_LATENTS = AUTOENCODERS + ["scvi"]
+DENOISED = [m for m in LATENTS if m in AUTOENCODERS] if config["denoise"]["enabled"] else []
 
 
 # inputs that do not exist locally but have a URL are fetched to their input path
@@ -101,6 +116,8 @@ def get_final_output():
         "results/benchmark/environment.yaml",
     ]
     outputs += [f"results/benchmark/{name}.png" for name in BENCHMARK_FIGURES]
+    if DENOISED:
+        outputs += ["results/benchmark/denoising.tsv", "results/benchmark/denoising.png"]
     for dataset in DATASETS.index:
         outputs += [
             f"results/{dataset}/{dataset}.h5ad",
@@ -145,10 +162,27 @@ def get_cost_benchmarks(wildcards):
         step.format(latent=wildcards.latent)
         for step in CLUSTERING_UPSTREAM.get(wildcards.clustering, [])
     ] + [f"clusters/{wildcards.latent}.{wildcards.clustering}"]
-    return {
+    inputs = {
         "latent_cost": [f"{base}/{step}.tsv" for step in latent_steps],
         "clustering_cost": [f"{base}/{step}.tsv" for step in clustering_steps],
     }
+    if wildcards.latent in TRAINED_LATENTS:
+        inputs["training"] = f"results/{wildcards.dataset}/models/{wildcards.latent}/training.json"
+    if wildcards.latent in DENOISED:
+        inputs["denoising"] = f"results/{wildcards.dataset}/denoise/{wildcards.latent}.tsv"
+    return inputs
+
+
+def get_model_params(wildcards):
+    return config["autoencoders"][wildcards.model]
+
+
+def get_all_denoising(wildcards):
+    return [
+        f"results/{dataset}/denoise/{method}.tsv"
+        for dataset in DATASETS.index
+        for method in ["baselines"] + DENOISED
+    ]
 
 
 def get_all_metrics(wildcards):

@@ -40,6 +40,18 @@ class TrainResult:
     resumed_from_epoch: int | None  # epoch of the checkpoint this run continued from
 
 
+def _digest(*matrices) -> str:
+    """A cheap fingerprint of the training data, so a checkpoint is never resumed on other data."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for matrix in matrices:
+        if matrix is not None:
+            for part in (matrix.indptr, matrix.indices, matrix.data):
+                digest.update(np.ascontiguousarray(part).view(np.uint8))
+    return digest.hexdigest()
+
+
 def _reset_gpu_peak(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -60,6 +72,7 @@ def train_latent(
     threads: int | None = None,
     key_added: str | None = None,
     epoch_callback: Callable[[dict], None] | None = None,
+    restart_stale: bool = False,
 ) -> TrainResult:
     """Train autoencoder `model` ('ae', 'dae', 'nbae', 'zinbae') on hvg.h5ad and embed all cells.
 
@@ -70,6 +83,8 @@ def train_latent(
     SIGTERM saves a checkpoint and exits with status 143 (`TrainingInterrupted`).
     Writes the latent to `adata_hvg.obsm[key_added or f'X_{model}']`.
     `epoch_callback(row)` is called after every epoch with that epoch's history row.
+    `restart_stale` discards a finished checkpoint or one of other settings or data instead of
+    resuming from it or refusing it (what a workflow re-running the job needs).
     """
     if model not in AUTOENCODER_MODELS:
         raise InputError(
@@ -88,7 +103,9 @@ def train_latent(
     if LIKELIHOODS[model] != "mse":
         counts, size_factor = count_inputs(adata_hvg, model)
         if counts.shape != x.shape:
-            raise InputError(f"hvg AnnData: layers['counts'] has shape {counts.shape}, X has {x.shape}")
+            raise InputError(
+                f"hvg AnnData: layers['counts'] has shape {counts.shape}, X has {x.shape}"
+            )
     if x.shape[0] < 2:
         raise InputError(f"hvg AnnData has {x.shape[0]} cells; training needs at least 2")
     data = CellData(x, torch_device, counts, size_factor)
@@ -103,6 +120,7 @@ def train_latent(
         "seed": seed,
         "n_cells": x.shape[0],
         "n_genes": x.shape[1],
+        "data_digest": _digest(x, counts),
     }
     log.info(
         "training %s on %d cells x %d genes (%d parameters)",
@@ -116,6 +134,7 @@ def train_latent(
         checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir else None,
         fingerprint=fingerprint,
         epoch_callback=epoch_callback,
+        restart_stale=restart_stale,
     ).fit()
 
     fitted = FittedAutoencoder(network, model, params, x.shape[1])

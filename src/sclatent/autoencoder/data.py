@@ -89,7 +89,9 @@ class CellData:
         needed = sum(_nbytes(m) for m in matrices)
         self.on_device = needed <= device_memory_budget(device)  # never on the CPU: budget 0
         if device.type != "cpu":
-            where = "on the device" if self.on_device else "in host memory (too large for the device)"
+            where = (
+                "on the device" if self.on_device else "in host memory (too large for the device)"
+            )
             log.info("input matrices (%.1f MB sparse) kept %s", needed / 1e6, where)
         source = DeviceRows if self.on_device else HostRows
         self.x = source(x, device)

@@ -20,7 +20,9 @@ def _mps_available() -> bool:
 def select_device(device: str = "auto") -> torch.device:
     """'auto' -> cuda if available, else mps, else cpu; an absent GPU falls back to cpu (logged)."""
     if device not in DEVICE_CHOICES:
-        raise InputError(f"device '{device}' is unknown (choose one of {', '.join(DEVICE_CHOICES)})")
+        raise InputError(
+            f"device '{device}' is unknown (choose one of {', '.join(DEVICE_CHOICES)})"
+        )
     chosen = device
     if device == "auto":
         chosen = "cuda" if torch.cuda.is_available() else "mps" if _mps_available() else "cpu"

@@ -39,7 +39,9 @@ def as_csr(matrix, where: str) -> sp.csr_matrix:
 def count_inputs(adata, model: str) -> tuple[sp.csr_matrix, np.ndarray]:
     """Raw counts (layers['counts']) and obs['size_factor'] that the count models need."""
     if "counts" not in adata.layers:
-        raise InputError(f"hvg AnnData: layers['counts'] is missing (model '{model}' models raw counts)")
+        raise InputError(
+            f"hvg AnnData: layers['counts'] is missing (model '{model}' models raw counts)"
+        )
     if "size_factor" not in adata.obs:
         raise InputError(f"hvg AnnData: obs['size_factor'] is missing (model '{model}' needs it)")
     size_factor = adata.obs["size_factor"].to_numpy(dtype=np.float64)
@@ -80,7 +82,9 @@ class FittedAutoencoder:
 
     def _check_genes(self, x: sp.csr_matrix) -> None:
         if x.shape[1] != self.n_genes:
-            raise InputError(f"hvg AnnData has {x.shape[1]} genes; the model was trained on {self.n_genes}")
+            raise InputError(
+                f"hvg AnnData has {x.shape[1]} genes; the model was trained on {self.n_genes}"
+            )
 
     @torch.no_grad()
     def encode_data(self, data: CellData) -> np.ndarray:
@@ -109,7 +113,9 @@ class FittedAutoencoder:
         return x, expression_scale(x, counts, size_factor)
 
     @torch.no_grad()
-    def _reconstruct_rows(self, x: sp.csr_matrix, rows: np.ndarray, scale: float | None) -> np.ndarray:
+    def _reconstruct_rows(
+        self, x: sp.csr_matrix, rows: np.ndarray, scale: float | None
+    ) -> np.ndarray:
         self.network.eval()
         batch = torch.from_numpy(x[rows].toarray()).to(self.device)
         mean = self.network(batch)["mean"].float()

@@ -28,7 +28,9 @@ _ACTIVATIONS = {
 _LOG_THETA_MIN, _LOG_THETA_MAX = math.log(1e-4), math.log(1e4)
 
 
-def _hidden_stack(sizes: list[int], dropout: float, batch_norm: bool, activation: str) -> nn.Sequential:
+def _hidden_stack(
+    sizes: list[int], dropout: float, batch_norm: bool, activation: str
+) -> nn.Sequential:
     layers: list[nn.Module] = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
         layers.append(nn.Linear(n_in, n_out))

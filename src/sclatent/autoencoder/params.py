@@ -64,30 +64,91 @@ def _one_of(*choices: Any) -> Callable[[Any], bool]:
 
 
 _TRAINING = {
-    "hidden": _Param([256, 128], _layer_sizes, "a list of positive ints", "encoder hidden layer sizes (the decoder mirrors them)"),
+    "hidden": _Param(
+        [256, 128],
+        _layer_sizes,
+        "a list of positive ints",
+        "encoder hidden layer sizes (the decoder mirrors them)",
+    ),
     "latent_dim": _Param(16, _positive_int, "a positive int", "size of the latent space"),
-    "dropout": _Param(0.1, _fraction_below_one, "a number in [0, 1)", "dropout after each hidden layer"),
-    "batch_norm": _Param(True, _one_of(True, False), "true or false", "batch normalisation in hidden layers"),
-    "activation": _Param("relu", _one_of(*ACTIVATIONS), f"one of {', '.join(ACTIVATIONS)}", "hidden layer activation"),
+    "dropout": _Param(
+        0.1, _fraction_below_one, "a number in [0, 1)", "dropout after each hidden layer"
+    ),
+    "batch_norm": _Param(
+        True, _one_of(True, False), "true or false", "batch normalisation in hidden layers"
+    ),
+    "activation": _Param(
+        "relu", _one_of(*ACTIVATIONS), f"one of {', '.join(ACTIVATIONS)}", "hidden layer activation"
+    ),
     "lr": _Param(1e-3, _positive_number, "a positive number", "AdamW learning rate"),
     "weight_decay": _Param(1e-4, _non_negative_number, "a number >= 0", "AdamW weight decay"),
     "batch_size": _Param(256, _positive_int, "a positive int", "cells per minibatch"),
-    "max_epochs": _Param(None, lambda v: v is None or _positive_int(v), "null or a positive int", "upper limit of epochs; null: 100 up to 20,000 cells, fewer for more cells (each epoch has more steps), at least 10"),
-    "val_fraction": _Param(0.1, _fraction_below_one, "a number in [0, 1)", "cells held out for validation loss and early stopping (0: monitor the training loss)"),
-    "patience": _Param(10, _non_negative_int, "an int >= 0", "epochs without improvement before stopping (0: never stop early)"),
-    "min_delta": _Param(1e-4, _non_negative_number, "a number >= 0", "smallest decrease of the monitored loss that counts as improvement"),
-    "checkpoint_every": _Param(5, _positive_int, "a positive int", "epochs between checkpoints (also written on exit and on SIGTERM)"),
-    "amp": _Param("none", _one_of("none", "bf16", "fp16"), "one of none, bf16, fp16", "mixed precision autocast (CUDA only; ignored on CPU)"),
+    "max_epochs": _Param(
+        None,
+        lambda v: v is None or _positive_int(v),
+        "null or a positive int",
+        "upper limit of epochs; null: 100 up to 20,000 cells, fewer for more cells (each epoch has more steps), at least 10",
+    ),
+    "val_fraction": _Param(
+        0.1,
+        _fraction_below_one,
+        "a number in [0, 1)",
+        "cells held out for validation loss and early stopping (0: monitor the training loss)",
+    ),
+    "patience": _Param(
+        10,
+        _non_negative_int,
+        "an int >= 0",
+        "epochs without improvement before stopping (0: never stop early)",
+    ),
+    "min_delta": _Param(
+        1e-4,
+        _non_negative_number,
+        "a number >= 0",
+        "smallest decrease of the monitored loss that counts as improvement",
+    ),
+    "checkpoint_every": _Param(
+        5,
+        _positive_int,
+        "a positive int",
+        "epochs between checkpoints (also written on exit and on SIGTERM)",
+    ),
+    "amp": _Param(
+        "none",
+        _one_of("none", "bf16", "fp16"),
+        "one of none, bf16, fp16",
+        "mixed precision autocast (CUDA only; ignored on CPU)",
+    ),
 }
 
 _CORRUPTION = {
-    "corruption": _Param("mask", _one_of(*CORRUPTIONS), f"one of {', '.join(CORRUPTIONS)}", "input corruption of the denoising AE (training only)"),
-    "corruption_rate": _Param(0.2, _fraction_below_one, "a number in [0, 1)", "fraction of input entries set to zero by 'mask'"),
-    "noise_std": _Param(0.1, _non_negative_number, "a number >= 0", "standard deviation of the 'gaussian' noise (log-expression units)"),
+    "corruption": _Param(
+        "mask",
+        _one_of(*CORRUPTIONS),
+        f"one of {', '.join(CORRUPTIONS)}",
+        "input corruption of the denoising AE (training only)",
+    ),
+    "corruption_rate": _Param(
+        0.2,
+        _fraction_below_one,
+        "a number in [0, 1)",
+        "fraction of input entries set to zero by 'mask'",
+    ),
+    "noise_std": _Param(
+        0.1,
+        _non_negative_number,
+        "a number >= 0",
+        "standard deviation of the 'gaussian' noise (log-expression units)",
+    ),
 }
 
 _COUNT_MODEL = {
-    "dispersion": _Param("gene", _one_of("gene", "gene-cell"), "one of gene, gene-cell", "NB dispersion per gene, or per gene and cell (DCA)"),
+    "dispersion": _Param(
+        "gene",
+        _one_of("gene", "gene-cell"),
+        "one of gene, gene-cell",
+        "NB dispersion per gene, or per gene and cell (DCA)",
+    ),
 }
 
 _SCVI = {
@@ -95,16 +156,42 @@ _SCVI = {
     "n_hidden": _Param(128, _positive_int, "a positive int", "nodes per hidden layer"),
     "n_layers": _Param(1, _positive_int, "a positive int", "hidden layers in encoder and decoder"),
     "dropout_rate": _Param(0.1, _fraction_below_one, "a number in [0, 1)", "dropout rate"),
-    "gene_likelihood": _Param("zinb", _one_of("zinb", "nb", "poisson"), "one of zinb, nb, poisson", "count likelihood"),
-    "max_epochs": _Param(None, lambda v: v is None or _positive_int(v), "null or a positive int", "upper limit of epochs; null: min(100, scvi-tools' heuristic for the cell count)"),
-    "kl_warmup_epochs": _Param(None, lambda v: v is None or _non_negative_int(v), "null or an int >= 0", "epochs over which the KL weight rises to 1; null: a quarter of max_epochs (scvi-tools' 400 never finishes in a short run)"),
+    "gene_likelihood": _Param(
+        "zinb", _one_of("zinb", "nb", "poisson"), "one of zinb, nb, poisson", "count likelihood"
+    ),
+    "max_epochs": _Param(
+        None,
+        lambda v: v is None or _positive_int(v),
+        "null or a positive int",
+        "upper limit of epochs; null: min(100, scvi-tools' heuristic for the cell count)",
+    ),
+    "kl_warmup_epochs": _Param(
+        None,
+        lambda v: v is None or _non_negative_int(v),
+        "null or an int >= 0",
+        "epochs over which the KL weight rises to 1; null: a quarter of max_epochs (scvi-tools' 400 never finishes in a short run)",
+    ),
     "batch_size": _Param(128, _positive_int, "a positive int", "cells per minibatch"),
     "lr": _Param(1e-3, _positive_number, "a positive number", "Adam learning rate"),
     "weight_decay": _Param(1e-6, _non_negative_number, "a number >= 0", "weight decay"),
-    "val_fraction": _Param(0.1, lambda v: _is_number(v) and 0 < v < 1, "a number in (0, 1)", "cells held out for the validation ELBO"),
-    "early_stopping": _Param(True, _one_of(True, False), "true or false", "stop when the validation ELBO stops improving"),
-    "patience": _Param(10, _positive_int, "a positive int", "epochs without improvement before stopping"),
-    "min_delta": _Param(0.5, _non_negative_number, "a number >= 0", "smallest ELBO decrease (per cell, summed over genes) that counts as improvement"),
+    "val_fraction": _Param(
+        0.1,
+        lambda v: _is_number(v) and 0 < v < 1,
+        "a number in (0, 1)",
+        "cells held out for the validation ELBO",
+    ),
+    "early_stopping": _Param(
+        True, _one_of(True, False), "true or false", "stop when the validation ELBO stops improving"
+    ),
+    "patience": _Param(
+        10, _positive_int, "a positive int", "epochs without improvement before stopping"
+    ),
+    "min_delta": _Param(
+        0.5,
+        _non_negative_number,
+        "a number >= 0",
+        "smallest ELBO decrease (per cell, summed over genes) that counts as improvement",
+    ),
 }
 
 _SCHEMAS: dict[str, dict[str, _Param]] = {

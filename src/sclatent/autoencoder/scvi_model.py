@@ -136,9 +136,15 @@ def scvi_latent(
     warmup = max(1, max_epochs // 4) if warmup is None else warmup
     epoch_log = _EpochLog(torch_device.type)
     log.info(
-        "training scvi on %d cells x %d genes, at most %d epochs", adata.n_obs, adata.n_vars, max_epochs
+        "training scvi on %d cells x %d genes, at most %d epochs",
+        adata.n_obs,
+        adata.n_vars,
+        max_epochs,
     )
-    with tempfile.TemporaryDirectory(prefix="sclatent-scvi-") as scratch, _slurm_hidden_from_lightning():
+    with (
+        tempfile.TemporaryDirectory(prefix="sclatent-scvi-") as scratch,
+        _slurm_hidden_from_lightning(),
+    ):
         model.train(
             max_epochs=max_epochs,
             accelerator=_ACCELERATORS[torch_device.type],
@@ -165,7 +171,9 @@ def scvi_latent(
     adata_hvg.obsm[key_added] = latent
     history = pd.DataFrame(epoch_log.rows, columns=list(HISTORY_COLUMNS))
     val = history["val_loss"].to_numpy(dtype=float)
-    best_epoch = int(history["epoch"].iloc[np.nanargmin(val)]) if np.isfinite(val).any() else len(history)
+    best_epoch = (
+        int(history["epoch"].iloc[np.nanargmin(val)]) if np.isfinite(val).any() else len(history)
+    )
     seconds = time.perf_counter() - started
     log.info("scvi latent %s in %.1fs on %s", latent.shape, seconds, torch_device)
     return TrainResult(

@@ -49,7 +49,9 @@ def corrupt(x: torch.Tensor, params: dict, generator: torch.Generator) -> torch.
     """Denoising-AE input noise: zero a fraction of entries ('mask') and/or add Gaussian noise."""
     kind = params["corruption"]
     if "mask" in kind and params["corruption_rate"] > 0:
-        keep = torch.rand(x.shape, generator=generator, device=x.device) >= params["corruption_rate"]
+        keep = (
+            torch.rand(x.shape, generator=generator, device=x.device) >= params["corruption_rate"]
+        )
         x = x * keep
     if "gaussian" in kind and params["noise_std"] > 0:
         x = x + params["noise_std"] * torch.randn(x.shape, generator=generator, device=x.device)
@@ -105,6 +107,7 @@ class Trainer:
         checkpoint_dir: Path | None = None,
         fingerprint: dict | None = None,
         epoch_callback: Callable[[dict], None] | None = None,
+        restart_stale: bool = False,
     ) -> None:
         self.network = network
         self.data = data
@@ -113,6 +116,9 @@ class Trainer:
         self.checkpoint_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir else None
         self.fingerprint = fingerprint or {}
         self.epoch_callback = epoch_callback
+        # a workflow re-running a job wants a fresh model unless an interrupted run of the
+        # very same settings and data can be continued
+        self.restart_stale = restart_stale
         self.optimizer = torch.optim.AdamW(
             network.parameters(), lr=params["lr"], weight_decay=params["weight_decay"]
         )
@@ -172,8 +178,12 @@ class Trainer:
             "epoch_seconds": self.epoch_seconds,
             "rng": {
                 "torch": torch.get_rng_state(),
-                "cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
-                "shuffle": self.epoch_shuffle_state if in_epoch else self.shuffle_generator.get_state(),
+                "cuda": torch.cuda.get_rng_state(self.device)
+                if self.device.type == "cuda"
+                else None,
+                "shuffle": self.epoch_shuffle_state
+                if in_epoch
+                else self.shuffle_generator.get_state(),
                 "noise": self.noise_generator.get_state(),
             },
             "history": self.history,
@@ -219,6 +229,13 @@ class Trainer:
         # on the CPU: RNG states must stay there; weights and optimizer state are copied
         # onto the device by load_state_dict
         state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=True)
+        if self.restart_stale and (
+            state.get("finished") or state.get("fingerprint") != self.fingerprint
+        ):
+            reason = "finished" if state.get("finished") else "of other settings or data"
+            log.info("starting over: the checkpoint %s is %s", self.checkpoint_path, reason)
+            self.checkpoint_path.unlink()
+            return
         self._load_state(state)
         where = f"epoch {self.epoch}" + (f", step {self.step}" if self.step else "")
         done = " (training had already finished)" if self.finished else ""
@@ -345,7 +362,11 @@ class Trainer:
                 raise
             if self.best_state is not None:
                 self.network.load_state_dict(self.best_state)
-                log.info("restored the best weights (epoch %d, loss %.5f)", self.best_epoch, self.best_loss)
+                log.info(
+                    "restored the best weights (epoch %d, loss %.5f)",
+                    self.best_epoch,
+                    self.best_loss,
+                )
             self.save_checkpoint()
         self.network.eval()
         return self
