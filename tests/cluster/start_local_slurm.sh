@@ -25,6 +25,7 @@
 set -euo pipefail
 
 DIR=${1:?usage: start_local_slurm.sh DIR}
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 CTLD_PORT=${SLURMCTLD_PORT:-6817}
 SLURMD_PORT=${SLURMD_PORT:-6818}
 FAKE_GPUS=${FAKE_GPUS:-2}

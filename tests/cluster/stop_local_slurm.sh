@@ -8,6 +8,7 @@
 set -euo pipefail
 
 DIR=${1:?usage: stop_local_slurm.sh DIR [--purge]}
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 PURGE=${2:-}
 export SLURM_CONF=$DIR/slurm.conf
 

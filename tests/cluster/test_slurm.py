@@ -43,7 +43,7 @@ SLURM_PROGRAMS = ("slurmctld", "slurmd", "munged", "sbatch", "squeue", "scontrol
 NODE_CPUS = "8"
 RUN_TIMEOUT_S = 1800
 # metrics columns that measure the machine, not the result
-COST_COLUMN = re.compile(r"(_seconds|_mb)$")
+COST_COLUMN = re.compile(r"(?:_seconds|_mb)$")
 
 
 def slurm_unavailable_reason() -> str | None:
@@ -144,7 +144,9 @@ class SlurmRun:
         for jobid, slurm_id in self.slurm_ids.items():
             job = self.jobs[jobid]
             comment = self.records[slurm_id]["Comment"]
-            calls = [c for c in self.sbatch_calls if re.search(rf"--comment {comment}\s", c)]
+            calls = [
+                c for c in self.sbatch_calls if re.search(rf"--comment {re.escape(comment)}\s", c)
+            ]
             yield job, self.records[slurm_id], calls
 
 
@@ -273,13 +275,17 @@ def start_runs(slurm_conf, tmp_path_factory) -> Runs:
         slurm_output, slurm_seconds = slurm.result()
         probe_result = probe.result() if probe else None
     records = scontrol_records(slurm_conf)
-    print(f"\nSLURM run: {slurm_seconds:.0f} s")
-    return Runs(
+    runs = Runs(
         local=local_dir,
         slurm=collect(slurm_dir, slurm_output, slurm_seconds, records),
         probe=probe_result and collect(probe_dir, *probe_result, records),
         workflow_rules=workflow_rules,
     )
+    print(f"\nSLURM run {slurm_seconds:.0f} s; sbatch calls of the GPU jobs:")
+    for job, _, calls in all_submitted(runs):
+        if "gpu" in job.resources:
+            print("\n".join(f"  {job.rule}: {call.partition(' --wrap')[0]}" for call in calls))
+    return runs
 
 
 def all_submitted(runs: Runs):
@@ -355,3 +361,10 @@ def test_slurm_run_reproduces_the_local_run(runs):
     for path in local_labels:
         slurm_path = runs.slurm.workdir / path.relative_to(runs.local)
         assert slurm_path.read_text() == path.read_text(), path.name
+
+
+def test_laptop_profile_stays_executor_neutral():
+    """profiles/default is loaded implicitly, so an executor there would break laptop runs."""
+    laptop = yaml.safe_load((REPO / "profiles" / "default" / "config.yaml").read_text())
+    assert "executor" not in laptop
+    assert yaml.safe_load((SLURM_PROFILE / "config.yaml").read_text())["executor"] == "slurm"
