@@ -59,10 +59,15 @@ def slurm_unavailable_reason() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +79,11 @@ def slurm_conf():
     with open(LOCK_FILE, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         cluster_dir = Path(tempfile.mkdtemp(prefix="sclatent-slurm-"))
+        ctld_port, slurmd_port = free_ports(2)
         env = dict(
             os.environ,
-            SLURMCTLD_PORT=str(free_port()),
-            SLURMD_PORT=str(free_port()),
+            SLURMCTLD_PORT=str(ctld_port),
+            SLURMD_PORT=str(slurmd_port),
             NODE_CPUS=NODE_CPUS,
         )
         try:
@@ -109,7 +115,7 @@ def profile_gpu_rules() -> set[str]:
 
 
 def tiny_config() -> dict:
-    """The local workflow test's tiny config, running every latent and clustering of the default config."""
+    """tests/test_workflow.py's tiny config, with every latent and clustering of the default config."""
     defaults = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
     methods = {
