@@ -36,8 +36,10 @@ HERE = Path(__file__).resolve().parent
 SLURM_PROFILE = REPO / "profiles" / "slurm"
 TEST_PROFILE = HERE / "profile"
 GPU_PROBE = HERE / "gpu_probe" / "Snakefile"
+# /tmp: the daemons' users must reach the cluster directory (TMPDIR may be private)
+CLUSTER_PARENT = "/tmp"
 # one private cluster per machine at a time: it owns /etc/slurm/slurm.conf while it runs
-LOCK_FILE = Path(tempfile.gettempdir()) / "sclatent-local-slurm.lock"
+LOCK_FILE = Path(CLUSTER_PARENT) / "sclatent-local-slurm.lock"
 SLURM_PROGRAMS = ("slurmctld", "slurmd", "munged", "sbatch", "squeue", "scontrol")
 # node CPUs offered on top of the real ones: jobs share the cores while others wait on polling
 NODE_CPUS = "8"
@@ -78,7 +80,7 @@ def slurm_conf():
         pytest.skip(reason)
     with open(LOCK_FILE, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        cluster_dir = Path(tempfile.mkdtemp(prefix="sclatent-slurm-"))
+        cluster_dir = Path(tempfile.mkdtemp(prefix="sclatent-slurm-", dir=CLUSTER_PARENT))
         ctld_port, slurmd_port = free_ports(2)
         env = dict(
             os.environ,
