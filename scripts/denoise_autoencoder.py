@@ -8,7 +8,7 @@ def main(smk):
 
     import anndata as ad
 
-    from sclatent.autoencoder import train_latent
+    from sclatent.autoencoder.api import train_latent
     from sclatent.denoise import masked_entries, score_denoising
     from sclatent.h5io import write_table
 

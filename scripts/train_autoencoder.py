@@ -8,7 +8,8 @@ def main(smk):
 
     import anndata as ad
 
-    from sclatent.autoencoder import plot_history, train_latent
+    from sclatent.autoencoder.api import train_latent
+    from sclatent.autoencoder.plots import plot_history
     from sclatent.h5io import save_latent, write_table
     from sclatent.training_record import write_training_record
 

@@ -6,7 +6,8 @@ from sclatent.runtime import run_rule
 def main(smk):
     import anndata as ad
 
-    from sclatent.autoencoder import plot_history, scvi_latent
+    from sclatent.autoencoder.plots import plot_history
+    from sclatent.autoencoder.scvi_model import scvi_latent
     from sclatent.h5io import save_latent, write_table
     from sclatent.training_record import write_training_record
 

@@ -8,12 +8,22 @@ from .conftest import run_snakemake, write_workflow_config
 
 pytestmark = pytest.mark.workflow
 
+# well-separated types (strong programs, no rare type) and short training, so it runs fast
 TINY = {
     "seed": 0,
-    "simulate": {"n_cells": 600, "n_genes": 400, "n_types": 4},
+    "simulate": {
+        "n_cells": 600,
+        "n_genes": 400,
+        "n_types": 4,
+        "de_logfc_median": 1.5,
+        "n_rare_types": 0,
+    },
     "normalize": {"n_top_genes": 300},
     "pca": {"n_comps": 20},
+    "latents": ["pca", "umap", "ae", "scvi"],
+    "autoencoders": {"ae": {"max_epochs": 15}, "scvi": {"max_epochs": 10}},
 }
+PAIRS = {(latent, clustering) for latent in TINY["latents"] for clustering in ("leiden", "kmeans")}
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +36,7 @@ def finished_run(tmp_path_factory):
 
 def test_metrics_table_has_a_row_per_latent_and_clustering(finished_run):
     table = pd.read_csv(finished_run / "results/benchmark/metrics.tsv", sep="\t")
-    assert set(zip(table["latent"], table["clustering"], strict=True)) == {
-        ("pca", "leiden"),
-        ("pca", "kmeans"),
-        ("umap", "leiden"),
-        ("umap", "kmeans"),
-    }
+    assert set(zip(table["latent"], table["clustering"], strict=True)) == PAIRS
     assert (table["dataset"] == "tiny").all()
     assert (table["n_types"] == 4).all()
     for column in ("ari", "nmi", "ami"):
@@ -43,13 +48,33 @@ def test_separated_simulated_types_are_recovered(finished_run):
     scores = table.set_index(["latent", "clustering"])["ari"]
     assert scores["pca", "kmeans"] > 0.8
     assert scores["pca", "leiden"] > 0.8
+    assert scores["ae", "kmeans"] > 0.8
+    assert scores["scvi", "kmeans"] > 0.8
+
+
+def test_trained_latents_record_device_and_denoising(finished_run):
+    table = pd.read_csv(finished_run / "results/benchmark/metrics.tsv", sep="\t")
+    trained = table[table["latent"].isin(["ae", "scvi"])]
+    assert (trained["device"] == "cpu").all()
+    assert (trained["train_epochs"] >= 1).all()
+    ae = table[table["latent"] == "ae"].iloc[0]
+    assert ae["denoise_mae"] > 0 and -1 <= ae["denoise_pearson_r"] <= 1
+    denoising = pd.read_csv(finished_run / "results/benchmark/denoising.tsv", sep="\t")
+    assert set(denoising["method"]) == {"zero", "gene_mean", "pca", "ae"}
+    maes = denoising.set_index("method")["mae"]
+    assert maes["ae"] < maes["zero"]  # the autoencoder predicts hidden counts better than zeros
+    history = pd.read_csv(finished_run / "results/tiny/models/ae/history.tsv", sep="\t")
+    assert list(history.columns[:3]) == ["epoch", "train_loss", "val_loss"]
+    assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
+    assert (finished_run / "results/tiny/models/ae/loss.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_deliverable_holds_latents_and_clusterings(finished_run):
     adata = ad.read_h5ad(finished_run / "results/tiny/tiny.h5ad")
     assert adata.obsm["X_pca"].shape == (adata.n_obs, 20)
     assert adata.obsm["X_umap"].shape == (adata.n_obs, 2)
-    assert {"pca_leiden", "pca_kmeans", "umap_leiden", "umap_kmeans"} <= set(adata.obs.columns)
+    assert adata.obsm["X_ae"].shape[0] == adata.obsm["X_scvi"].shape[0] == adata.n_obs
+    assert {f"{latent}_{clustering}" for latent, clustering in PAIRS} <= set(adata.obs.columns)
     assert "counts" in adata.layers and "highly_variable" in adata.var
     assert adata.obs["truth"].nunique() == 4
 

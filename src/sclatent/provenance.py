@@ -29,8 +29,12 @@ PACKAGES = [
 
 
 def package_versions(names=PACKAGES) -> dict:
-    versions = {}
+    from sclatent import __version__
+
+    versions = {"sclatent": __version__}  # run from the checkout, not necessarily installed
     for name in names:
+        if name == "sclatent":
+            continue
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 
 def training_record(result) -> dict:
-    """Device, GPU model and peak GPU memory, seconds and epochs of a `TrainResult`."""
+    """Device, GPU model, peak GPU memory, seconds, epochs and library versions of a run.
+
+    Training runs in its own (conda) environment, so its versions are recorded here rather
+    than by the report's environment step.
+    """
+    import sys
+
+    import torch
+
     gpu_name = None
     if result.device.startswith("cuda"):
-        import torch
-
         gpu_name = torch.cuda.get_device_name(torch.device(result.device))
+
     history = result.history
+    versions = {"torch": torch.__version__, "cuda": torch.version.cuda}
+    if "scvi" in sys.modules:
+        versions["scvi-tools"] = sys.modules["scvi"].__version__
     return {
+        "versions": versions,
         "device": result.device,
         "gpu_model": gpu_name,
         "peak_gpu_memory_mb": (

@@ -5,7 +5,8 @@
 
 `default_params(model)` lists every setting with its default. Names are imported lazily, so
 that `sclatent.autoencoder.params` (config validation) works without torch; the first use of
-a training name imports torch (scvi-tools only when `scvi_latent` is called).
+a training name imports torch (scvi-tools only with `scvi_latent`). Rule scripts import from
+the submodules themselves, so the static env check sees what each step needs.
 """
 
 import importlib
@@ -29,6 +30,7 @@ _WHERE = {
     "plot_history": "plots",
     "TrainingDiverged": "trainer",
     "TrainingInterrupted": "trainer",
+    "scvi_latent": "scvi_model",
 }
 
 
@@ -38,11 +40,4 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def scvi_latent(adata_hvg, params=None, **kwargs):
-    """scVI latent of the HVG counts; see `sclatent.autoencoder.scvi_model.scvi_latent`."""
-    from .scvi_model import scvi_latent as run
-
-    return run(adata_hvg, params, **kwargs)
-
-
-__all__ = [*_WHERE, "scvi_latent"]
+__all__ = list(_WHERE)
