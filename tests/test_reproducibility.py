@@ -1,8 +1,8 @@
 """Same config and seed, two runs on CPU: identical metrics, cluster labels and latents.
 
-The two uninterrupted reference runs are made once per session by `reference_runs`, side by
-side on one core each; test_reliability_faults.py compares its interrupted-and-resumed run
-with the first of them.
+The two uninterrupted reference runs are made once per session, in the background and side by
+side on one core each; test_reliability_faults.py starts them before its own interrupted run
+and compares its resumed results with the first of them.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import platform
 import re
 import shutil
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 
@@ -39,21 +39,28 @@ TARGETS = ["results/benchmark/metrics.tsv", "results/benchmark/environment.yaml"
 # metrics columns that measure this run's time and memory, which differ between runs
 COST_COLUMN = re.compile(r"_(seconds|rss_mb)$")
 
-_reference_runs: list[Path] = []
+_background = ThreadPoolExecutor(max_workers=2)
+_reference_runs: list[Future] = []
+
+
+def _run_tiny(workdir: Path) -> Path:
+    run_snakemake(workdir, "--cores", "1", *TARGETS)
+    return workdir
+
+
+def start_reference_runs(tmp_path_factory) -> list[Future]:
+    """Start two uninterrupted runs of TINY in their own directories (once per session)."""
+    if not _reference_runs:
+        for n in (1, 2):
+            workdir = tmp_path_factory.mktemp(f"reference{n}")
+            write_workflow_config(workdir, TINY, SHEET)
+            _reference_runs.append(_background.submit(_run_tiny, workdir))
+    return _reference_runs
 
 
 def reference_runs(tmp_path_factory) -> list[Path]:
-    """Two uninterrupted runs of TINY in their own directories (made once per session)."""
-    if not _reference_runs:
-        workdirs = [tmp_path_factory.mktemp(f"reference{n}") for n in (1, 2)]
-        for workdir in workdirs:
-            write_workflow_config(workdir, TINY, SHEET)
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            runs = [pool.submit(run_snakemake, w, "--cores", "1", *TARGETS) for w in workdirs]
-            for run in runs:
-                run.result()
-        _reference_runs.extend(workdirs)
-    return _reference_runs
+    """The working directories of the two reference runs, once they have finished."""
+    return [run.result() for run in start_reference_runs(tmp_path_factory)]
 
 
 def comparable_metrics(workdir: Path) -> pd.DataFrame:
