@@ -297,6 +297,7 @@ def temporaries(files) -> list[str]:
     return [path for path in files if Path(path).name.startswith(".")]
 
 
+@pytest.mark.workflow
 def test_sigterm_stops_the_run_cleanly(interrupted):
     assert interrupted.term_exit != 0
     assert not interrupted.term_escalated, "snakemake ignored SIGTERM for 2 minutes"
@@ -307,6 +308,7 @@ def test_sigterm_stops_the_run_cleanly(interrupted):
     assert "results/tiny/raw.h5ad" in interrupted.term_files
 
 
+@pytest.mark.workflow
 def test_sigkill_leaves_a_lock_and_marks_the_running_job_incomplete(interrupted):
     assert interrupted.kill_locks != []
     assert interrupted.kill_running <= interrupted.kill_incomplete
@@ -317,6 +319,7 @@ def test_sigkill_leaves_a_lock_and_marks_the_running_job_incomplete(interrupted)
     assert "--unlock" in restart.stdout + restart.stderr
 
 
+@pytest.mark.workflow
 def test_resume_redoes_only_unfinished_jobs(interrupted):
     before, after = interrupted.kill_files, interrupted.resumed_files
     finished = {p for p in before if p not in interrupted.kill_incomplete}
@@ -329,6 +332,7 @@ def test_resume_redoes_only_unfinished_jobs(interrupted):
     assert temporaries(after) == []
 
 
+@pytest.mark.workflow
 def test_resumed_results_equal_an_uninterrupted_run(interrupted, tmp_path_factory):
     reference = reference_runs(tmp_path_factory)[0]
     pd.testing.assert_frame_equal(
@@ -337,6 +341,7 @@ def test_resumed_results_equal_an_uninterrupted_run(interrupted, tmp_path_factor
     assert cluster_files(interrupted.workdir) == cluster_files(reference)
 
 
+@pytest.mark.workflow
 def test_nothing_left_to_do_after_the_resume(interrupted):
     output = interrupted.dry_run.stdout + interrupted.dry_run.stderr
     assert "Nothing to be done" in output

@@ -29,8 +29,6 @@ from sclatent.simulate import simulate_counts
 from .conftest import REPO, run_snakemake, write_workflow_config
 from .test_io import fingerprint, truncate, write_10x_h5, write_10x_mtx, write_text
 
-pytestmark = pytest.mark.workflow
-
 N_NEIGHBORS = 15  # the schema default, which the checks below rely on
 N_COMPS = 30
 CONFIG = {
@@ -56,12 +54,12 @@ class BadInput:
 
 @dataclass(frozen=True)
 class GoodInput:
-    """A dataset that must reach `target`, with `warning` (a regex) in logs/{dataset}/{log}."""
+    """A dataset that must reach `target`, with `log_line` (a regex) in logs/{dataset}/{log}."""
 
     dataset: str
     target: str
     log: str
-    warning: str
+    log_line: str
     write: Callable[[Path, ad.AnnData], dict]
 
 
@@ -350,11 +348,13 @@ def batch(tmp_path_factory) -> BatchRun:
     )
 
 
+@pytest.mark.workflow
 def test_the_run_fails_as_a_whole(batch):
     assert batch.returncode != 0
     assert "Traceback" not in batch.output  # bad input is never reported as a crash
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize("case", BAD_INPUTS, ids=lambda case: case.dataset)
 def test_bad_input_is_one_line_naming_dataset_and_problem(batch, case):
     # The job prints the line to the terminal in one write; snakemake's own output may run
@@ -370,6 +370,7 @@ def test_bad_input_is_one_line_naming_dataset_and_problem(batch, case):
     assert "Traceback" not in log
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize("case", BAD_INPUTS, ids=lambda case: case.dataset)
 def test_failed_rule_leaves_no_output(batch, case):
     results = batch.workdir / "results" / case.dataset
@@ -380,13 +381,15 @@ def test_failed_rule_leaves_no_output(batch, case):
         assert left == ["benchmarks/ingest.tsv", "raw.h5ad"]
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize("case", GOOD_INPUTS, ids=lambda case: case.dataset)
 def test_good_inputs_complete_beside_the_bad_ones(batch, case):
     assert (batch.workdir / case.target).is_file()
     log = (batch.workdir / "logs" / case.dataset / case.log).read_text()
-    assert re.search(case.warning, log), log
+    assert re.search(case.log_line, log), log
 
 
+@pytest.mark.workflow
 def test_small_dataset_latent_has_fewer_components(batch):
     latent = ad.read_h5ad(batch.workdir / "results/small/embed/pca.h5ad").obsm["X_pca"]
     assert latent.shape == (25, 24)
@@ -394,17 +397,20 @@ def test_small_dataset_latent_has_fewer_components(batch):
     assert tiny.shape[1] == N_COMPS
 
 
+@pytest.mark.workflow
 def test_accepted_non_integer_values_are_kept(batch):
     raw = ad.read_h5ad(batch.workdir / "results/fractional_ok/raw.h5ad")
     assert raw.X[3, 4] == pytest.approx(2.5)
 
 
+@pytest.mark.workflow
 def test_duplicate_genes_are_made_unique(batch):
     raw = ad.read_h5ad(batch.workdir / "results/dup_genes/raw.h5ad")
     assert raw.var_names.is_unique
     assert {"Gene00001", "Gene00001-1"} <= set(raw.var_names)
 
 
+@pytest.mark.workflow
 def test_no_input_file_is_changed(batch):
     assert batch.inputs_after == batch.inputs_before
     assert len(batch.inputs_before) >= 15
@@ -446,6 +452,7 @@ STARTUP_CASES = {
 TARGETS = {"dataset_not_in_sheet": ["results/evil/raw.h5ad"]}
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize("name", STARTUP_CASES)
 def test_startup_validation_stops_before_any_job(tmp_path, name):
     config, rows, message = STARTUP_CASES[name]
