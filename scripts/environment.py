@@ -4,14 +4,13 @@ from sclatent.runtime import run_rule
 
 
 def main(smk):
-    from pathlib import Path
-
     import yaml
 
+    from sclatent.h5io import write_text
     from sclatent.provenance import environment_record
 
     record = environment_record(dict(smk.params.config), smk.params.workflow_dir)
-    Path(smk.output[0]).write_text(yaml.safe_dump(record, sort_keys=False))
+    write_text(yaml.safe_dump(record, sort_keys=False), smk.output[0])
 
 
 run_rule(snakemake, main)

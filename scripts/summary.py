@@ -9,6 +9,7 @@ def main(smk):
     import pandas as pd
     import yaml
 
+    from sclatent.h5io import write_text
     from sclatent.summary import build_summary, references_beside_ours
 
     metrics = pd.read_csv(smk.input.metrics, sep="\t")
@@ -22,7 +23,7 @@ def main(smk):
     if smk.input.get("references"):
         published = pd.read_csv(smk.input.references, sep="\t")
         references = references_beside_ours(published, metrics)
-    Path(smk.output[0]).write_text(build_summary(metrics, figures, environment, references))
+    write_text(build_summary(metrics, figures, environment, references), smk.output[0])
 
 
 run_rule(snakemake, main)

@@ -2,50 +2,54 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 
-def _temp_beside(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp{os.getpid()}")
+@contextmanager
+def _atomic(path):
+    """Yield a temporary path beside `path`; move it onto `path` only if the block succeeds.
+
+    A crash, an exception or SIGTERM (see `runtime.run_rule`) leaves either the old file or
+    none, never a half-written one under the final name. Temporaries left by a killed writer
+    (SIGKILL, power loss) are removed on the next write; Snakemake runs one job per output.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.tmp*"):
+        stale.unlink(missing_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def write_h5ad(adata, path) -> None:
     """Write an AnnData so that a crash never leaves a file that looks complete."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(path)
-    try:
+    with _atomic(path) as tmp:
         adata.write_h5ad(tmp, compression=None)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_table(frame: pd.DataFrame, path, **kwargs) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(path)
-    try:
+    with _atomic(path) as tmp:
         frame.to_csv(tmp, sep="\t", **kwargs)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+
+def write_text(text: str, path) -> None:
+    with _atomic(path) as tmp:
+        tmp.write_text(text)
 
 
 def write_json(data: dict, path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(path)
-    try:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=_plain) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text(json.dumps(data, indent=2, sort_keys=True, default=_plain) + "\n", path)
 
 
 def _plain(value):

@@ -64,17 +64,24 @@ def setup_logging(log_path: str | None = None, level: int = logging.INFO) -> log
     return logging.getLogger("sclatent")
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def run_rule(snakemake, main) -> None:
     """Run a rule script's `main(snakemake)` with logging, threads and clean failure.
 
     The log goes to the rule's log file. Bad input (`InputError`) becomes one line on the
     terminal and in the log, a non-zero exit and no partial outputs; anything else keeps its
-    traceback in the log, because that is a bug to report.
+    traceback in the log, because that is a bug to report. SIGTERM (Snakemake or SLURM
+    cancelling the job) exits through Python's clean-up, so temporary files are removed.
     """
+    import signal
     from pathlib import Path
 
     from sclatent.errors import InputError
 
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     terminal = sys.stderr
     log_path = snakemake.log[0] if len(snakemake.log) else None
     if log_path:

@@ -38,8 +38,9 @@ def read_dataset_sheet(path, schema_path) -> pd.DataFrame:
                     f"{where}: dataset name {row['dataset']!r} is reserved for result files "
                     f"({', '.join(sorted(RESERVED_NAMES))}); choose another"
                 )
+        if "allow_non_integer" in row:
+            row["allow_non_integer"] = _as_bool(row["allow_non_integer"], "allow_non_integer", where)
         row = validate(row, schema, where)
-        row["allow_non_integer"] = _as_bool(row["allow_non_integer"])
         if row["input"] == SIMULATE:
             row["format"] = SIMULATE
         rows.append(row)
@@ -50,10 +51,14 @@ def read_dataset_sheet(path, schema_path) -> pd.DataFrame:
     return sheet.set_index("dataset", drop=False)
 
 
-def _as_bool(value) -> bool:
-    if isinstance(value, bool):
-        return value
-    return str(value).lower() in {"true", "yes", "1"}
+def _as_bool(text: str, key: str, where: str) -> bool:
+    """A yes/no cell of the sheet (read as text) as a boolean; anything else is an error."""
+    value = text.strip().lower()
+    if value in {"true", "yes", "1"}:
+        return True
+    if value in {"false", "no", "0"}:
+        return False
+    raise InputError(f"{where}: key '{key}': {text!r} is not true or false")
 
 
 def simulation_overrides(text: str | float | None, where: str) -> dict:
