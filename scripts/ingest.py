@@ -16,7 +16,8 @@ def main(smk):
         from sclatent.fetch import verify_checksum
         from sclatent.io import read_counts
 
-        verify_checksum(smk.input.counts, spec.get("sha256"), f"dataset '{spec['dataset']}'")
+        if spec.get("sha256"):
+            verify_checksum(smk.input.counts, spec["sha256"], f"dataset '{spec['dataset']}'")
         adata = read_counts(
             smk.input.counts,
             fmt=spec["format"],

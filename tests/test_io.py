@@ -313,7 +313,7 @@ def test_csv_named_h5ad(counts, tmp_path):
 
 def test_h5ad_given_as_10x_h5(counts, tmp_path):
     path = write_h5ad(counts, tmp_path / "data.h5ad")
-    with bad_input(path, r"not a valid 10x_h5 file; it looks like h5ad \(use fmt='h5ad'\)"):
+    with bad_input(path, r"not a valid 10x_h5 file; it looks like h5ad \(use format 'h5ad'\)"):
         read_counts(path, fmt="10x_h5")
 
 

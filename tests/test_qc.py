@@ -84,7 +84,9 @@ def test_gene_filter_counts_cells_per_gene():
 
 def test_qc_removing_every_cell_is_a_clear_error():
     adata = make_counts()
-    with pytest.raises(InputError, match=r"toy: QC removed all 200 cells \(min_counts: 200\)"):
+    with pytest.raises(
+        InputError, match=r"dataset 'toy': QC removed all 200 cells \(min_counts: 200\)"
+    ):
         filter_cells_and_genes(adata, NO_FILTERS | {"min_counts": 10**6}, dataset="toy")
 
 
@@ -102,7 +104,7 @@ def test_too_few_cells_for_the_knn_graph_is_named():
     adata = make_counts(n_cells=10)
     with pytest.raises(
         InputError,
-        match=r"toy: 10 cells after QC, but the kNN graph needs more than neighbors.n_neighbors = 15",
+        match=r"dataset 'toy': 10 cells after QC, but the kNN graph needs more than neighbors.n_neighbors = 15",
     ):
         check_enough_cells(adata, "toy", 15)
     check_enough_cells(adata, "toy", 5)
@@ -113,5 +115,7 @@ def test_a_single_labelled_type_is_rejected():
 
     adata = make_counts(n_cells=40)
     adata.obs["truth"] = pd.Categorical(["T"] * 40)
-    with pytest.raises(InputError, match=r"toy: the labels name a single cell type \('T'\)"):
+    with pytest.raises(
+        InputError, match=r"dataset 'toy': the labels name a single cell type \('T'\)"
+    ):
         check_enough_cells(adata, "toy", 15)

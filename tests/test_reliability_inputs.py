@@ -36,6 +36,7 @@ CONFIG = {
     "simulate": {"n_cells": 200, "n_genes": 150, "n_types": 3},
     "normalize": {"n_top_genes": 100},
     "pca": {"n_comps": N_COMPS},
+    "latents": ["pca", "umap"],
 }
 
 
@@ -163,7 +164,7 @@ BAD_INPUTS = [
         "h5ad_as_10x",
         "ingest",
         r"dataset 'h5ad_as_10x': inputs/counts\.h5ad: not a valid 10x_h5 file; "
-        r"it looks like h5ad \(use fmt='h5ad'\)",
+        r"it looks like h5ad \(use format 'h5ad'\)",
         lambda i, b: h5ad_input(i, b, "counts.h5ad") | {"format": "10x_h5"},
     ),
     BadInput(
@@ -238,21 +239,21 @@ BAD_INPUTS = [
     BadInput(
         "qc_all",
         "qc",
-        r"qc_all: QC removed all 60 cells \(max_pct_mito: 60; .*\); "
+        r"dataset 'qc_all': QC removed all 60 cells \(max_pct_mito: 60; .*\); "
         r"relax the qc thresholds in the config",
         lambda i, b: h5ad_input(i, renamed(b, genes=[f"MT-{g}" for g in b.var_names]), "mito.h5ad"),
     ),
     BadInput(
         "few_cells",
         "qc",
-        rf"few_cells: \d+ cells after QC, but the kNN graph needs more than "
+        rf"dataset 'few_cells': \d+ cells after QC, but the kNN graph needs more than "
         rf"neighbors\.n_neighbors = {N_NEIGHBORS}; lower n_neighbors or relax QC",
         lambda i, b: h5ad_input(i, simulated(12), "few_cells.h5ad"),
     ),
     BadInput(
         "one_type",
         "qc",
-        r"one_type: the labels name a single cell type \('T'\), so clusterings cannot be scored "
+        r"dataset 'one_type': the labels name a single cell type \('T'\), so clusterings cannot be scored "
         r"against them; give no labels to run this dataset unlabelled",
         lambda i, b: h5ad_input(i, single_type(b), "one_type.h5ad") | {"label_column": "cell_type"},
     ),

@@ -24,15 +24,17 @@ from .conftest import run_snakemake, write_workflow_config
 
 pytestmark = pytest.mark.workflow
 
-# Small enough to run in about a minute of CPU; PCA only, because UMAP and its kNN graph add
-# the most time and their seeding is checked in test_embed.py.
+# Small enough to run in about a minute of CPU: PCA and a short autoencoder training (UMAP
+# and its kNN graph add the most time, and their seeding is checked in test_embed.py).
 TINY = {
     "seed": 0,
     "simulate": {"n_cells": 300, "n_genes": 200, "n_types": 3},
     "normalize": {"n_top_genes": 150},
     "pca": {"n_comps": 10},
     "kmeans": {"n_init": 3},
-    "latents": ["pca"],
+    "latents": ["pca", "ae"],
+    "autoencoders": {"ae": {"max_epochs": 5}},
+    "denoise": {"enabled": False},
 }
 SHEET = [{"dataset": "tiny", "input": "simulate"}]
 TARGETS = ["results/benchmark/metrics.tsv", "results/benchmark/environment.yaml"]
@@ -84,14 +86,23 @@ def runs(tmp_path_factory):
 
 def test_metrics_are_identical_apart_from_time_and_memory(runs):
     first, second = (comparable_metrics(run) for run in runs)
-    assert list(first["clustering"]) == ["kmeans", "leiden"]
+    assert list(zip(first["latent"], first["clustering"], strict=True)) == [
+        ("ae", "kmeans"),
+        ("ae", "leiden"),
+        ("pca", "kmeans"),
+        ("pca", "leiden"),
+    ]
     assert {"ari", "nmi", "silhouette", "local_overlap"} <= set(first.columns)
     pd.testing.assert_frame_equal(first, second)
 
 
 def test_cluster_labels_are_identical_byte_for_byte(runs):
     first, second = (cluster_files(run) for run in runs)
-    assert set(first) == {"tiny/clusters/pca.kmeans.tsv", "tiny/clusters/pca.leiden.tsv"}
+    assert set(first) == {
+        f"tiny/clusters/{latent}.{clustering}.tsv"
+        for latent in TINY["latents"]
+        for clustering in ("kmeans", "leiden")
+    }
     assert first == second
     labels = pd.read_csv(runs[0] / "results/tiny/clusters/pca.leiden.tsv", sep="\t")
     assert labels["cluster"].nunique() > 1
@@ -99,12 +110,21 @@ def test_cluster_labels_are_identical_byte_for_byte(runs):
 
 def test_latents_are_numerically_identical(runs):
     paths = sorted(p.relative_to(runs[0]) for p in runs[0].glob("results/*/embed/*.h5ad"))
-    assert [str(p) for p in paths] == ["results/tiny/embed/pca.h5ad"]
+    assert [str(p) for p in paths] == ["results/tiny/embed/ae.h5ad", "results/tiny/embed/pca.h5ad"]
     for path in paths:
         first, second = (ad.read_h5ad(run / path) for run in runs)
+        key = f"X_{path.stem}"
         assert list(first.obs_names) == list(second.obs_names)
-        assert first.obsm["X_pca"].shape == (first.n_obs, TINY["pca"]["n_comps"])
-        np.testing.assert_array_equal(first.obsm["X_pca"], second.obsm["X_pca"])
+        assert first.obsm[key].shape[0] == first.n_obs
+        np.testing.assert_array_equal(first.obsm[key], second.obsm[key])
+    # the trained weights too, not only the latent they produced
+    import torch
+
+    weights = [
+        torch.load(run / "results/tiny/models/ae/model.pt", weights_only=True) for run in runs
+    ]
+    for name, tensor in weights[0].items():
+        assert torch.equal(tensor, weights[1][name]), name
 
 
 def test_environment_records_seed_config_versions_and_device(runs):

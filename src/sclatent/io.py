@@ -501,7 +501,7 @@ def _hdf5_hint(path: Path) -> str:
     kind = _hdf5_kind(path)
     if kind is None:
         return "its layout matches none of h5ad, 10x_h5, loom"
-    return f"it looks like {kind} (use fmt={kind!r})"
+    return f"it looks like {kind} (use format {kind!r})"
 
 
 def _as_counts_matrix(X: Any, path: Path) -> sp.csr_matrix:

@@ -129,7 +129,7 @@ def filter_cells_and_genes(adata, params: dict, dataset: str = "dataset"):
     if drop.all():
         counts = "; ".join(f"{row['filter']}: {row['cells_flagged']}" for row in rows[:-1])
         raise InputError(
-            f"{dataset}: QC removed all {n_cells} cells ({counts}); "
+            f"dataset {dataset!r}: QC removed all {n_cells} cells ({counts}); "
             "relax the qc thresholds in the config"
         )
     adata.obs["qc_pass"] = ~drop
@@ -220,13 +220,13 @@ def check_enough_cells(adata, dataset: str, n_neighbors: int) -> None:
     n_cells = adata.n_obs
     if n_cells <= n_neighbors:
         raise InputError(
-            f"{dataset}: {n_cells} cells after QC, but the kNN graph needs more than "
+            f"dataset {dataset!r}: {n_cells} cells after QC, but the kNN graph needs more than "
             f"neighbors.n_neighbors = {n_neighbors}; lower n_neighbors or relax QC"
         )
     if "truth" in adata.obs:
         types = adata.obs["truth"].dropna().unique()
         if len(types) == 1:
             raise InputError(
-                f"{dataset}: the labels name a single cell type ({types[0]!r}), so clusterings "
+                f"dataset {dataset!r}: the labels name a single cell type ({types[0]!r}), so clusterings "
                 "cannot be scored against them; give no labels to run this dataset unlabelled"
             )

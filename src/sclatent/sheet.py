@@ -39,7 +39,9 @@ def read_dataset_sheet(path, schema_path) -> pd.DataFrame:
                     f"({', '.join(sorted(RESERVED_NAMES))}); choose another"
                 )
         if "allow_non_integer" in row:
-            row["allow_non_integer"] = _as_bool(row["allow_non_integer"], "allow_non_integer", where)
+            row["allow_non_integer"] = _as_bool(
+                row["allow_non_integer"], "allow_non_integer", where
+            )
         row = validate(row, schema, where)
         if row["input"] == SIMULATE:
             row["format"] = SIMULATE
