@@ -1,16 +1,16 @@
 """Step 8 of scCAN: cluster a sample of the cells, then give every other cell a label.
 
 The reference draws a uniform sample and lets each other cell take the majority label of
-its 10 nearest sampled cells (Euclidean) in one latent. The alternatives here: a sample
-stratified over k-means groups of the cells (rare groups are not left to chance) and a vote
-pooled over every latent (one noisy latent does not decide alone).
+its 10 nearest sampled cells (Euclidean) in one latent. The alternatives here: a geometric
+sketch (rare cell types are not left to chance) and a vote pooled over every latent (one
+latent does not decide alone).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-STRATA = 50
+SKETCH_DIMS = 10
 
 
 def choose_sample(
@@ -23,52 +23,51 @@ def choose_sample(
     rng = np.random.default_rng(seed)
     if how == "uniform":
         return np.sort(rng.choice(n, size=size, replace=False))
-    return np.sort(_stratified(np.hstack([_standardised(z) for z in latents]), size, rng, seed))
+    return np.sort(geometric_sketch(_principal_components(latents), size, rng))
 
 
-def _standardised(latent: np.ndarray) -> np.ndarray:
-    z = np.asarray(latent, dtype=np.float64)
-    spread = z.std(axis=0)
-    return (z - z.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+def _principal_components(latents: list[np.ndarray], dims: int = SKETCH_DIMS) -> np.ndarray:
+    """Leading principal components of the standardised latents side by side."""
+    stacked = np.hstack([np.asarray(z, dtype=np.float64) for z in latents])
+    stacked -= stacked.mean(axis=0)
+    spread = stacked.std(axis=0)
+    stacked /= np.where(spread > 0, spread, 1.0)
+    values, vectors = np.linalg.eigh(stacked.T @ stacked)
+    return stacked @ vectors[:, ::-1][:, : min(dims, len(values))]
 
 
-def _stratified(features: np.ndarray, size: int, rng, seed: int) -> np.ndarray:
-    """Square-root allocation over k-means strata: groups get sqrt(group size) shares.
+def geometric_sketch(points: np.ndarray, size: int, rng) -> np.ndarray:
+    """Geometric sketching (Hie et al., Cell Systems 2019): cover the points with a grid of
+    equal boxes, as fine as needed for at least `size` non-empty boxes, then take one random
+    cell from each of `size` boxes drawn uniformly. Sampling follows the volume a population
+    occupies rather than its cell count, so rare types keep their place in the sample."""
+    low = points.min(axis=0)
+    extent = float((points.max(axis=0) - low).max()) or 1.0
+    unit = (points - low) / extent
 
-    Proportional allocation would reproduce the uniform sample; square-root allocation keeps
-    big groups well covered while small groups get a larger share than their fraction.
-    """
-    from sklearn.cluster import MiniBatchKMeans
+    mixer = np.random.default_rng(0).integers(1, 2**61, size=unit.shape[1], dtype=np.int64)
 
-    strata = MiniBatchKMeans(
-        n_clusters=min(STRATA, size), random_state=seed, n_init=3, batch_size=4096
-    ).fit_predict(features)
-    sizes = np.bincount(strata)
-    quota = _allocate(sizes, size)
-    chosen = [
-        rng.choice(np.flatnonzero(strata == group), size=count, replace=False)
-        for group, count in enumerate(quota)
-        if count
-    ]
-    return np.concatenate(chosen)
+    def boxes(side: float) -> np.ndarray:
+        """Box number of every cell (grid coordinates hashed to one integer)."""
+        coordinates = np.floor(unit / side).astype(np.int64)
+        return np.unique(coordinates @ mixer, return_inverse=True)[1]  # wraps: a hash
 
-
-def _allocate(sizes: np.ndarray, total: int) -> np.ndarray:
-    """Integer quotas proportional to sqrt(size), capped by size, summing to `total`."""
-    quota = np.zeros(len(sizes), dtype=np.int64)
-    weights = np.sqrt(sizes.astype(np.float64))
-    while quota.sum() < total:
-        room = sizes - quota
-        open_groups = room > 0
-        left = total - quota.sum()
-        share = weights * open_groups
-        extra = np.floor(left * share / share.sum()).astype(np.int64)
-        extra = np.minimum(extra, room)
-        if extra.sum() == 0:  # hand out the remainder one by one, largest weight first
-            for group in np.argsort(-share, kind="stable")[:left]:
-                extra[group] = 1 if room[group] > 0 else 0
-        quota += extra
-    return quota
+    coarse, fine = 1.0, 1e-6  # coarse: too few boxes; fine: enough boxes
+    for _ in range(40):
+        middle = np.sqrt(coarse * fine)
+        if boxes(middle).max() + 1 >= size:
+            fine = middle
+        else:
+            coarse = middle
+        if coarse / fine < 1.01:
+            break
+    box_of_cell = boxes(fine)
+    chosen_boxes = rng.choice(box_of_cell.max() + 1, size=size, replace=False)
+    order = rng.permutation(len(box_of_cell))  # a random cell of each box: first in this order
+    first_in_box = {}
+    for cell in order:
+        first_in_box.setdefault(int(box_of_cell[cell]), int(cell))
+    return np.array([first_in_box[int(box)] for box in chosen_boxes])
 
 
 def transfer_labels(

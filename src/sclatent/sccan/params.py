@@ -48,14 +48,14 @@ FAITHFUL: dict = {
     "eigen_solver": "auto",  # "dense" (LAPACK eigh), "lanczos" (ARPACK eigsh) or "auto"
     # 8. big data: sample, cluster the sample, transfer labels
     "sample_size": 5000,
-    "sampling": "uniform",  # or "stratified"
+    "sampling": "uniform",  # or "sketch"
     "transfer": "one_latent",  # or "all_latents"
     "transfer_neighbors": 10,
 }
 
 IMPROVED: dict = FAITHFUL | {
     "k_rule": "best",
-    "sampling": "stratified",
+    "sampling": "sketch",
     "transfer": "all_latents",
     "dtype": "float32",
 }
@@ -65,7 +65,7 @@ _CHOICES = {
     "dtype": ("float64", "float32"),
     "k_rule": ("min_best_second", "best"),
     "eigen_solver": ("auto", "dense", "lanczos"),
-    "sampling": ("uniform", "stratified"),
+    "sampling": ("uniform", "sketch"),
     "transfer": ("one_latent", "all_latents"),
 }
 _POSITIVE_INTS = {
