@@ -66,9 +66,12 @@ def cached_latents(adata, name: str, cache: Path, seed: int, threads: int):
     if path.exists():
         saved = np.load(path, allow_pickle=False)
         names = [str(v) for v in saved["names"]]
-        return [saved[f"z{i}"] for i in range(len(names))], names, saved["pca"], {
-            "vae_seconds": float(saved["vae_seconds"])
-        }
+        return (
+            [saved[f"z{i}"] for i in range(len(names))],
+            names,
+            saved["pca"],
+            {"vae_seconds": float(saved["vae_seconds"])},
+        )
     start = time.perf_counter()
     latents, names, _, timings = sccan_latents(adata, "faithful", seed=seed, threads=threads)
     seconds = time.perf_counter() - start
@@ -124,7 +127,12 @@ def run_variant(latents, names, pca, variant, seed: int, k_true: int, threads: i
         views, view_names = views + [pca], view_names + ["pca"]
     start = time.perf_counter()
     result = cluster_latents(
-        views, flavour, params, seed=seed, k=k_true if k_given else None, names=view_names,
+        views,
+        flavour,
+        params,
+        seed=seed,
+        k=k_true if k_given else None,
+        names=view_names,
         threads=threads,
     )
     return result, time.perf_counter() - start
@@ -161,24 +169,36 @@ def main(argv=None) -> int:
         base = {"dataset": path.stem, "cells": adata.n_obs, "types": k_true}
         start = time.perf_counter()
         labels = baseline_leiden(adata, seed=0)
-        rows.append(base | {"method": "pca_leiden"} | scores(truth, labels)
-                    | {"k": len(np.unique(labels)), "seconds": time.perf_counter() - start})
+        rows.append(
+            base
+            | {"method": "pca_leiden"}
+            | scores(truth, labels)
+            | {"k": len(np.unique(labels)), "seconds": time.perf_counter() - start}
+        )
         for label, variant in variants.items():
             result, seconds = run_variant(
                 latents, names, pca, variant, args.seed, k_true, args.threads
             )
-            rows.append(base | {"method": label} | scores(truth, result.labels)
-                        | {"k": result.k, "seconds": seconds + info["vae_seconds"]})
-            print(f"  {path.stem} {label}: ARI {rows[-1]['ari']:.3f} k {result.k}",
-                  file=sys.stderr, flush=True)
+            rows.append(
+                base
+                | {"method": label}
+                | scores(truth, result.labels)
+                | {"k": result.k, "seconds": seconds + info["vae_seconds"]}
+            )
+            print(
+                f"  {path.stem} {label}: ARI {rows[-1]['ari']:.3f} k {result.k}",
+                file=sys.stderr,
+                flush=True,
+            )
     if not rows:
         return 0
     table = pd.DataFrame(rows)
     args.cache.mkdir(parents=True, exist_ok=True)
     out = args.cache / ("accuracy_ablation.tsv" if args.ablation else "accuracy.tsv")
     table.to_csv(out, sep="\t", index=False)
-    wide = table.pivot_table(index="dataset", columns="method", values=["ari", "nmi", "k"],
-                             sort=False)
+    wide = table.pivot_table(
+        index="dataset", columns="method", values=["ari", "nmi", "k"], sort=False
+    )
     pd.set_option("display.width", 250)
     pd.set_option("display.max_columns", 100)
     for metric in ("ari", "nmi", "k"):

@@ -13,7 +13,13 @@ from sclatent.sccan import cluster_latents, default_params, resolve_params, scca
 from sclatent.sccan.scaling import scale_counts
 
 # small and quick: two models, two snapshots, few epochs (the algorithm is unchanged)
-QUICK = {"n_models": 2, "n_snapshots": 2, "warmup_epochs": 2, "train_epochs": 3}
+QUICK = {
+    "n_models": 2,
+    "n_snapshots": 2,
+    "warmup_epochs": 1,
+    "train_epochs": 2,
+    "gene_filter_epochs": 1,
+}
 
 
 def synthetic_counts(n_per_group=50, n_groups=3, n_genes=300, seed=0):
@@ -60,9 +66,7 @@ def test_faithful_defaults_are_the_reference_defaults():
 
 
 def test_scaling_logs_drops_silent_genes_and_min_max_scales_each_cell():
-    counts = np.array(
-        [[0, 3, 0, 255], [1, 1, 0, 1], [7, 7, 0, 7], [2, 0, 0, 4]], dtype=np.float32
-    )
+    counts = np.array([[0, 3, 0, 255], [1, 1, 0, 1], [7, 7, 0, 7], [2, 0, 0, 4]], dtype=np.float32)
     scaled, kept = scale_counts(sp.csr_matrix(counts))
     np.testing.assert_array_equal(kept, [0, 1, 3])
     logged = np.log2(counts[:, kept] + 1)
@@ -90,8 +94,14 @@ def test_faithful_run_on_counts_is_deterministic_and_finds_the_groups():
     assert {"scaling", "gene_filter", "vae", "affinity_and_fusion"} <= set(first.timings)
     assert first.k == min(first.k_best, first.k_second)
     assert adjusted_rand_score(truth, first.labels) > 0.9
-    given = sccan_cluster(counts, "faithful", params, seed=3, k=5, threads=1)
-    assert given.k == 5 and given.k_given
+
+
+def test_k_given_is_used_by_both_flavours():
+    latents, truth = latent_blobs(200, 3, seed=4)
+    for flavour in ("faithful", "improved"):
+        result = cluster_latents(latents, flavour, seed=0, k=5)
+        assert result.k == 5 and result.k_given and result.n_clusters <= 5
+        assert result.k_best == 3
 
 
 def test_anndata_input_extra_latents_and_slots():

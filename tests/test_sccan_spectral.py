@@ -45,7 +45,7 @@ def test_partition_is_recovered_after_fusing_noisy_views():
 
 
 def test_lanczos_and_dense_solvers_agree():
-    graph, truth = planted_partition((400, 350, 300, 250), 0.02, 0.004, seed=2)
+    graph, truth = planted_partition((200, 180, 160, 150), 0.04, 0.008, seed=2)
     dense = spectral.eigengaps(graph, 2, 15, solver="dense")
     lanczos = spectral.eigengaps(graph, 2, 15, solver="lanczos")
     np.testing.assert_allclose(lanczos[0], dense[0], atol=1e-10)
