@@ -1,16 +1,23 @@
-"""Numba kernels of the fusion step (compiled on first use, cached next to this file)."""
+"""Numba kernels of the fusion step (compiled on first use, cached next to this file).
+
+Every n x n pass of an SNF iteration runs here, in parallel and in cache-sized tiles:
+NumPy would run them on one core, and `X += X.T` walks one operand column by column.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit, prange
+
+TILE = 64
 
 
 @njit(parallel=True, cache=True, nogil=True)
 def sparse_times_dense(indptr, indices, data, dense, out):  # pragma: no cover - compiled
     """out = S @ dense for CSR S: each output row accumulates the dense rows its row names.
 
-    Parallel over output rows; with the cells in a bandwidth-reducing order the gathered
-    rows of consecutive output rows overlap, so they are served from cache.
+    With the cells in a bandwidth-reducing order the rows gathered for consecutive output
+    rows overlap, so they are served from cache.
     """
     n_cols = dense.shape[1]
     for i in prange(indptr.shape[0] - 1):
@@ -21,3 +28,58 @@ def sparse_times_dense(indptr, indices, data, dense, out):  # pragma: no cover -
             source = dense[indices[p]]
             for j in range(n_cols):
                 row[j] += weight * source[j]
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def difference_over(total, view, divisor, out):  # pragma: no cover - compiled
+    """out = (total - view) / divisor, elementwise."""
+    for i in prange(total.shape[0]):
+        for j in range(total.shape[1]):
+            out[i, j] = (total[i, j] - view[i, j]) / divisor
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def transpose_into(source, out):  # pragma: no cover - compiled
+    """out = source.T for a square matrix, tile by tile."""
+    n = source.shape[0]
+    tiles = (n + TILE - 1) // TILE
+    for bi in prange(tiles):
+        for bj in range(tiles):
+            for i in range(bi * TILE, min(n, (bi + 1) * TILE)):
+                for j in range(bj * TILE, min(n, (bj + 1) * TILE)):
+                    out[j, i] = source[i, j]
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def normalize_symmetrize(x):  # pragma: no cover - compiled
+    """In place: SNF's normalize (row i over 2 * its off-diagonal sum, a zero sum counting
+    as 1; diagonal 0.5), then (X + X^T) / 2."""
+    n = x.shape[0]
+    denominator = np.empty(n)
+    for i in prange(n):
+        total = 0.0
+        for j in range(n):
+            total += x[i, j]
+        off_diagonal = total - x[i, i]
+        denominator[i] = 2.0 * (off_diagonal if off_diagonal != 0.0 else 1.0)
+    tiles = (n + TILE - 1) // TILE
+    pairs = tiles * (tiles + 1) // 2
+    first_tile = np.empty(pairs, dtype=np.int64)
+    second_tile = np.empty(pairs, dtype=np.int64)
+    count = 0
+    for bi in range(tiles):
+        for bj in range(bi, tiles):
+            first_tile[count] = bi
+            second_tile[count] = bj
+            count += 1
+    for pair in prange(pairs):  # the upper triangle of tiles, each tile pair once
+        bi = first_tile[pair]
+        bj = second_tile[pair]
+        for i in range(bi * TILE, min(n, (bi + 1) * TILE)):
+            start = i + 1 if bi == bj else bj * TILE
+            for j in range(start, min(n, (bj + 1) * TILE)):
+                value = (x[i, j] / denominator[i] + x[j, i] / denominator[j]) / 2.0
+                x[i, j] = value
+                x[j, i] = value
+    for i in prange(n):
+        x[i, i] = 0.5

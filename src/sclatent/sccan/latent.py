@@ -42,13 +42,20 @@ def _batch_size(n_train: int) -> int:
     return max(round(n_train / 50), 2)  # Python's round halves to even, like R's
 
 
-def _minibatches(rows: sp.csr_matrix, batch_size: int, generator, drop_last: bool, device):
-    """Dense minibatches of the rows of a sparse matrix in a shuffled order."""
+def _minibatches(
+    rows: sp.csr_matrix, batch_size: int, generator, drop_last: bool, device, min_size: int = 1
+):
+    """Dense minibatches of the rows of a sparse matrix in a shuffled order.
+
+    Without drop_last the last, smaller batch is kept (R torch's dataloader default) unless
+    it has fewer than `min_size` rows (BatchNorm cannot train on a single cell).
+    """
     order = torch.randperm(rows.shape[0], generator=generator).numpy()
     stop = len(order) - (len(order) % batch_size if drop_last else 0)
     for start in range(0, stop, batch_size):
         batch = order[start : start + batch_size]
-        yield torch.from_numpy(rows[batch].toarray()).to(device)
+        if len(batch) >= min_size:
+            yield torch.from_numpy(rows[batch].toarray()).to(device)
 
 
 def _xavier_zero(linear: nn.Linear, generator) -> nn.Linear:
@@ -196,14 +203,24 @@ def train_vae_snapshots(
     """Train one model and return the latents of all cells after each snapshot epoch."""
     rows = genes[training_cells(genes.shape[0], model_seed, n_train, always_sample)]
     generator = torch.Generator().manual_seed(model_seed)
+    batch_norm = rows.shape[0] > 500
     model = StackedBayesianAE(
-        genes.shape[1], config["latent_dim"], generator, batch_norm=rows.shape[0] > 500
-    ).to(device)
+        genes.shape[1], config["latent_dim"], generator, batch_norm=batch_norm
+    )
+    model.to(device)
     batch_size = _batch_size(rows.shape[0])
 
     def run_epoch(optimizer, loss_of):
         model.train()
-        for x in _minibatches(rows, batch_size, generator, config["drop_last"], device):
+        batches = _minibatches(
+            rows,
+            batch_size,
+            generator,
+            config["drop_last"],
+            device,
+            min_size=2 if batch_norm else 1,
+        )
+        for x in batches:
             mu, var, outputs = model(x)
             loss = loss_of(x, mu, var, outputs)
             optimizer.zero_grad()

@@ -102,13 +102,11 @@ def knn_affinity_network(
 
 
 def _normalize_symmetrize(matrix: np.ndarray) -> np.ndarray:
-    """SNF's normalize (rows over 2 * off-diagonal sum, diagonal 0.5), then (X + X^T) / 2."""
-    off_diagonal = matrix.sum(axis=1) - np.diagonal(matrix)
-    off_diagonal[off_diagonal == 0] = 1.0
-    matrix /= (2.0 * off_diagonal)[:, None]
-    np.fill_diagonal(matrix, 0.5)
-    matrix += matrix.T
-    matrix *= 0.5
+    """SNF's normalize (rows over 2 * off-diagonal sum, diagonal 0.5), then (X + X^T) / 2,
+    in place."""
+    from sclatent.sccan._kernels import normalize_symmetrize
+
+    normalize_symmetrize(matrix)
     return matrix
 
 
@@ -151,9 +149,9 @@ def dominant_set(matrix: np.ndarray, neighbors: int) -> sp.csr_matrix:
 
 def _initial_view(affinity, dtype, overwrite: bool) -> np.ndarray:
     if sp.issparse(affinity):
-        dense = affinity.toarray().astype(np.float64, copy=False)
+        dense = np.ascontiguousarray(affinity.toarray(), dtype=np.float64)
     else:
-        dense = (np.asarray if overwrite else np.array)(affinity, dtype=np.float64)
+        dense = (np.ascontiguousarray if overwrite else np.array)(affinity, dtype=np.float64)
     return _normalize_symmetrize(dense).astype(dtype, copy=False)
 
 
@@ -174,7 +172,7 @@ def fuse_networks(
     to fuse (the R code divides by V - 1 = 0): the normalised view is returned.
     `overwrite=True` lets dense float64 inputs be normalised in place (saves V n^2 copies).
     """
-    from sclatent.sccan._kernels import sparse_times_dense
+    from sclatent.sccan import _kernels as kernels
 
     views = [_initial_view(a, dtype, overwrite) for a in affinities]
     n_views = len(views)
@@ -193,14 +191,13 @@ def fuse_networks(
     for _ in range(iterations):
         np.copyto(total, views[0])
         for view in views[1:]:
-            total += view
+            np.add(total, view, out=total)
         for view, s in zip(views, sparse_views, strict=True):
-            np.subtract(total, view, out=buffer)
-            buffer /= n_views - 1
-            sparse_times_dense(s.indptr, s.indices, s.data, buffer, product)  # S M
-            np.copyto(buffer, product.T)  # (S M)^T = M S^T, M being symmetric
-            sparse_times_dense(s.indptr, s.indices, s.data, buffer, view)  # S M S^T
-            _normalize_symmetrize(view)
+            kernels.difference_over(total, view, float(n_views - 1), buffer)
+            kernels.sparse_times_dense(s.indptr, s.indices, s.data, buffer, product)  # S M
+            kernels.transpose_into(product, buffer)  # (S M)^T = M S^T, M being symmetric
+            kernels.sparse_times_dense(s.indptr, s.indices, s.data, buffer, view)  # S M S^T
+            kernels.normalize_symmetrize(view)
     fused = _finish(views, dtype)
     inverse = np.empty_like(order)
     inverse[order] = np.arange(n)

@@ -29,7 +29,7 @@ FAITHFUL: dict = {
     "train_cells_big": 5000,
     "warmup_epochs": 10,
     "train_epochs": 20,
-    "drop_last": True,
+    "drop_last": False,  # R torch's dataloader default (the last, smaller batch is kept)
     # built-in extra view: PCA of log-normalised counts (0 = none)
     "pca_view_components": 0,
     # 4. affinity per latent
