@@ -91,7 +91,7 @@ def test_faithful_run_on_counts_is_deterministic_and_finds_the_groups():
     np.testing.assert_array_equal(first.eigenvalues, again.eigenvalues)
     assert len(first.latent_names) == 4 and first.latent_names[0] == "vae1_snapshot1"
     assert 100 <= len(first.genes_used) <= 150 and first.genes_used.max() < 300
-    assert {"scaling", "gene_filter", "vae", "affinity_and_fusion"} <= set(first.timings)
+    assert {"scaling", "gene_filter", "vae", "sampling_affinity_fusion"} <= set(first.timings)
     assert first.k == min(first.k_best, first.k_second)
     assert adjusted_rand_score(truth, first.labels) > 0.9
 

@@ -165,19 +165,26 @@ def _extra_views(data, extra_latents, n_cells: int) -> tuple[list, list]:
     return views, names
 
 
-def pca_view(counts, n_components: int, *, seed: int) -> np.ndarray:
-    """PCA of log1p(counts normalised to 1e4 per cell), sparse with implicit centring."""
+def pca_view(counts, n_components: int, *, seed: int, n_top_genes: int = 2000) -> np.ndarray:
+    """PCA of log1p(counts normalised to 1e4 per cell over all genes) on the seurat_v3 highly
+    variable genes (all genes when there are fewer than n_top_genes), sparse, implicitly
+    centred: the project's PCA baseline latent."""
+    import anndata as ad
     import scanpy as sc
 
     from sclatent.sccan.scaling import as_csr_float32
 
-    matrix = as_csr_float32(counts)
-    totals = np.asarray(matrix.sum(axis=1)).ravel()
-    scale = np.divide(1e4, totals, out=np.zeros_like(totals), where=totals > 0)
-    matrix = sp.diags(scale.astype(np.float32)) @ matrix
-    matrix.data = np.log1p(matrix.data)
-    n_components = min(n_components, min(matrix.shape) - 1)
-    return np.asarray(sc.pp.pca(matrix, n_comps=n_components, random_state=seed), dtype=np.float64)
+    adata = ad.AnnData(X=as_csr_float32(counts))
+    variable = np.ones(adata.n_vars, dtype=bool)
+    if adata.n_vars > n_top_genes:
+        sc.pp.highly_variable_genes(adata, flavor="seurat_v3", n_top_genes=n_top_genes)
+        variable = adata.var["highly_variable"].to_numpy()
+    sc.pp.normalize_total(adata, target_sum=1e4)
+    sc.pp.log1p(adata)
+    adata = adata[:, variable].copy()
+    n_components = min(n_components, min(adata.shape) - 1)
+    sc.pp.pca(adata, n_comps=n_components, random_state=seed)
+    return np.asarray(adata.obsm["X_pca"], dtype=np.float64)
 
 
 def sccan_latents(
@@ -224,6 +231,89 @@ def sccan_latents(
     return latents, names, genes_used, clock.timings
 
 
+FUSION_KEYS = (
+    "sample_size",
+    "sampling",
+    "affinity_neighbors",
+    "affinity_alpha",
+    "affinity_knn",
+    "snf_neighbors",
+    "snf_iterations",
+    "dtype",
+)
+
+
+def _check_latents(latents: list[np.ndarray]) -> int:
+    if not latents:
+        raise InputError("sccan: no latent to cluster (use_vae is false and no extra_latents)")
+    n = latents[0].shape[0]
+    if any(z.shape[0] != n for z in latents):
+        raise InputError("sccan: latents differ in their number of cells")
+    return n
+
+
+def fuse_sample(latents: list[np.ndarray], params: dict, *, seed: int = 0):
+    """Steps 4-5 on the cells to cluster directly: (sample indices, fused n x n network).
+
+    Depends only on the params in FUSION_KEYS (callers may cache on them).
+    """
+    from sclatent.sccan import bigdata, network
+
+    _check_latents(latents)
+    sample = bigdata.choose_sample(
+        latents, params["sample_size"], how=params["sampling"], seed=seed
+    )
+    if len(sample) < 3:
+        raise InputError(f"sccan: need at least 3 cells, got {len(sample)}")
+
+    def affinities():
+        for latent in latents:
+            z = np.asarray(latent, dtype=np.float64)[sample]
+            if params["affinity_knn"] is None:
+                yield network.affinity_network(
+                    network.euclidean_distances(z),
+                    params["affinity_neighbors"],
+                    params["affinity_alpha"],
+                )
+            else:
+                yield network.knn_affinity_network(
+                    z,
+                    params["affinity_knn"],
+                    params["affinity_neighbors"],
+                    params["affinity_alpha"],
+                )
+
+    fused = network.fuse_networks(
+        affinities(),
+        params["snf_neighbors"],
+        params["snf_iterations"],
+        np.dtype(params["dtype"]),
+        overwrite=True,
+    )
+    return sample, fused
+
+
+def choose_k(fused: np.ndarray, params: dict) -> dict:
+    """Step 6: eigenvalues, eigengaps and the k of the params' k_rule."""
+    from sclatent.sccan import spectral
+
+    n = fused.shape[0]
+    k_max = min(params["k_max"], n - 2)
+    values, ks, gaps = spectral.eigengaps(
+        fused, min(params["k_min"], k_max), k_max, params["eigen_solver"]
+    )
+    k_best, k_second = spectral.best_two_ks(ks, gaps)
+    chosen = min(k_best, k_second) if params["k_rule"] == "min_best_second" else k_best
+    return {
+        "k": chosen,
+        "k_best": k_best,
+        "k_second": k_second,
+        "eigenvalues": values,
+        "ks": ks,
+        "gaps": gaps,
+    }
+
+
 def cluster_latents(
     latents: list[np.ndarray],
     flavour: str = "faithful",
@@ -236,61 +326,20 @@ def cluster_latents(
 ) -> SccanResult:
     """Steps 4-8: affinity per latent, SNF, k by eigengap (unless given), spectral
     clustering; above `sample_size` cells on a sample, with label transfer to the rest."""
-    from sclatent.sccan import bigdata, network, spectral
+    from sclatent.sccan import bigdata, spectral
 
     params = resolve_params(flavour, params)
-    if not latents:
-        raise InputError("sccan: no latent to cluster (use_vae is false and no extra_latents)")
-    n = latents[0].shape[0]
-    if any(z.shape[0] != n for z in latents):
-        raise InputError("sccan: latents differ in their number of cells")
+    _check_latents(latents)
     if k is not None and (isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1):
         raise InputError(f"sccan: k must be a positive integer, got {k!r}")
     names = list(names) if names is not None else [f"latent{i + 1}" for i in range(len(latents))]
-    dtype = np.dtype(params["dtype"])
     clock = _Clock()
     with _thread_limits(threads):
-        with clock.step("sampling"):
-            sample = bigdata.choose_sample(
-                latents, params["sample_size"], how=params["sampling"], seed=seed
-            )
-        if len(sample) < 3:
-            raise InputError(f"sccan: need at least 3 cells, got {len(sample)}")
-
-        def affinities():
-            for latent in latents:
-                z = np.asarray(latent, dtype=np.float64)[sample]
-                if params["affinity_knn"] is None:
-                    w = network.euclidean_distances(z)
-                    yield network.affinity_network(
-                        w, params["affinity_neighbors"], params["affinity_alpha"]
-                    )
-                else:
-                    yield network.knn_affinity_network(
-                        z,
-                        params["affinity_knn"],
-                        params["affinity_neighbors"],
-                        params["affinity_alpha"],
-                    )
-
-        with clock.step("affinity_and_fusion"):
-            fused = network.fuse_networks(
-                affinities(),
-                params["snf_neighbors"],
-                params["snf_iterations"],
-                dtype,
-                overwrite=True,
-            )
+        with clock.step("sampling_affinity_fusion"):
+            sample, fused = fuse_sample(latents, params, seed=seed)
         with clock.step("k_estimation"):
-            k_max = min(params["k_max"], len(sample) - 2)
-            values, ks, gaps = spectral.eigengaps(
-                fused, min(params["k_min"], k_max), k_max, params["eigen_solver"]
-            )
-            k_best, k_second = spectral.best_two_ks(ks, gaps)
-            chosen = min(k_best, k_second) if params["k_rule"] == "min_best_second" else k_best
-        k_given = k is not None
-        if k_given:
-            chosen = int(min(k, len(sample) - 1))
+            found = choose_k(fused, params)
+        chosen = found["k"] if k is None else int(min(k, len(sample) - 1))
         with clock.step("spectral_clustering"):
             sample_labels = spectral.spectral_clustering(fused, chosen, params["eigen_solver"])
         del fused
@@ -299,16 +348,22 @@ def cluster_latents(
             labels = bigdata.transfer_labels(
                 views, sample, sample_labels, neighbors=params["transfer_neighbors"]
             )
-    log.info("scCAN %s: k=%d (eigengap best %d, second %d)", flavour, chosen, k_best, k_second)
+    log.info(
+        "scCAN %s: k=%d (eigengap picks %d, %d)",
+        flavour,
+        chosen,
+        found["k_best"],
+        found["k_second"],
+    )
     return SccanResult(
         labels=labels,
         k=int(chosen),
-        k_best=k_best,
-        k_second=k_second,
-        k_given=k_given,
-        eigenvalues=values,
-        ks=ks,
-        gaps=gaps,
+        k_best=found["k_best"],
+        k_second=found["k_second"],
+        k_given=k is not None,
+        eigenvalues=found["eigenvalues"],
+        ks=found["ks"],
+        gaps=found["gaps"],
         sample=sample,
         latent_names=names,
         flavour=flavour,
