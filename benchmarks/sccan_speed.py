@@ -39,7 +39,10 @@ def synthetic_latents(n_cells: int, n_views: int = 9, dim: int = 15, seed: int =
     weights = np.arange(1, 13, dtype=float)
     truth = rng.choice(12, size=n_cells, p=weights / weights.sum())
     centres = rng.normal(0, 2.5, size=(12, dim))
-    views = [(centres[truth] + rng.normal(size=(n_cells, dim))).astype(np.float32) for _ in range(n_views)]
+    views = [
+        (centres[truth] + rng.normal(size=(n_cells, dim))).astype(np.float32)
+        for _ in range(n_views)
+    ]
     return views, truth
 
 

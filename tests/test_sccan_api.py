@@ -113,7 +113,8 @@ def test_anndata_input_extra_latents_and_slots():
     result = sccan_cluster(
         adata, "improved", {"use_vae": False}, seed=0, extra_latents=["X_pca", views[1]]
     )
-    assert result.latent_names == ["X_pca", "extra2"]
+    # improved adds its own PCA view of the counts
+    assert result.latent_names == ["pca", "X_pca", "extra2"]
     result.write_to(adata, key_added="sccan_improved")
     assert adata.obs["sccan_improved"].nunique() == result.n_clusters
     assert adata.uns["sccan_improved"]["k"] == result.k
@@ -122,7 +123,7 @@ def test_anndata_input_extra_latents_and_slots():
     with pytest.raises(InputError, match="shape"):
         sccan_cluster(adata, "improved", {"use_vae": False}, extra_latents=[views[0][:10]])
     with pytest.raises(InputError, match="no latent"):
-        sccan_cluster(adata, "improved", {"use_vae": False})
+        sccan_cluster(adata, "improved", {"use_vae": False, "pca_view_components": 0})
 
 
 @pytest.mark.parametrize("flavour", ["faithful", "improved"])

@@ -206,7 +206,7 @@ def sccan_latents(
     counts = _counts_of(data, layer)
     latents, names, genes_used = [], [], None
     with _thread_limits(threads):
-        if params["use_vae"]:
+        if params["use_vae"] and counts.shape[0] >= params["vae_min_cells"]:
             from sclatent.sccan.scaling import scale_counts
 
             with clock.step("scaling"):
@@ -303,7 +303,11 @@ def choose_k(fused: np.ndarray, params: dict) -> dict:
         fused, min(params["k_min"], k_max), k_max, params["eigen_solver"]
     )
     k_best, k_second = spectral.best_two_ks(ks, gaps)
-    chosen = min(k_best, k_second) if params["k_rule"] == "min_best_second" else k_best
+    chosen = {
+        "min_best_second": min(k_best, k_second),
+        "max_best_second": max(k_best, k_second),
+        "best": k_best,
+    }[params["k_rule"]]
     return {
         "k": chosen,
         "k_best": k_best,
@@ -323,9 +327,14 @@ def cluster_latents(
     k: int | None = None,
     names: list[str] | None = None,
     threads: int | None = None,
+    fusion_cache: dict | None = None,
 ) -> SccanResult:
     """Steps 4-8: affinity per latent, SNF, k by eigengap (unless given), spectral
-    clustering; above `sample_size` cells on a sample, with label transfer to the rest."""
+    clustering; above `sample_size` cells on a sample, with label transfer to the rest.
+
+    fusion_cache: a dict shared by calls on the same cells; a fusion (sample and fused
+    network) is reused when the latent names, the seed and the params in FUSION_KEYS match.
+    """
     from sclatent.sccan import bigdata, spectral
 
     params = resolve_params(flavour, params)
@@ -335,14 +344,19 @@ def cluster_latents(
     names = list(names) if names is not None else [f"latent{i + 1}" for i in range(len(latents))]
     clock = _Clock()
     with _thread_limits(threads):
+        key = (tuple(names), seed, *(params[name] for name in FUSION_KEYS))
         with clock.step("sampling_affinity_fusion"):
-            sample, fused = fuse_sample(latents, params, seed=seed)
+            if fusion_cache is not None and key in fusion_cache:
+                sample, fused = fusion_cache[key]
+            else:
+                sample, fused = fuse_sample(latents, params, seed=seed)
+                if fusion_cache is not None:
+                    fusion_cache[key] = (sample, fused)
         with clock.step("k_estimation"):
             found = choose_k(fused, params)
         chosen = found["k"] if k is None else int(min(k, len(sample) - 1))
         with clock.step("spectral_clustering"):
             sample_labels = spectral.spectral_clustering(fused, chosen, params["eigen_solver"])
-        del fused
         with clock.step("transfer"):
             views = latents if params["transfer"] == "all_latents" else latents[:1]
             labels = bigdata.transfer_labels(

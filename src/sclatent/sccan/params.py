@@ -21,6 +21,7 @@ FAITHFUL: dict = {
     "gene_filter_epochs": 10,
     # 3. latent spaces (stacked Bayesian autoencoder)
     "use_vae": True,  # False: cluster only the extra latents given to sccan_cluster
+    "vae_min_cells": 0,  # no VAE views for inputs with fewer cells (too few to train on)
     "n_models": 3,
     "n_snapshots": 3,
     "vae_views": "all",  # "all" snapshots or only the "last" snapshot of each model
@@ -30,7 +31,7 @@ FAITHFUL: dict = {
     "warmup_epochs": 10,
     "train_epochs": 20,
     "drop_last": False,  # R torch's dataloader default (the last, smaller batch is kept)
-    # built-in extra view: PCA of log-normalised counts (0 = none)
+    # built-in extra view: PCA of log-normalised counts on seurat_v3 HVGs (0 = none)
     "pca_view_components": 0,
     # 4. affinity per latent
     "affinity_neighbors": 20,  # K of the local scale
@@ -43,7 +44,7 @@ FAITHFUL: dict = {
     # 6. number of clusters
     "k_min": 2,
     "k_max": 15,
-    "k_rule": "min_best_second",  # or "best"
+    "k_rule": "min_best_second",  # or "max_best_second", "best"
     # 7. spectral clustering
     "eigen_solver": "auto",  # "dense" (LAPACK eigh), "lanczos" (ARPACK eigsh) or "auto"
     # 8. big data: sample, cluster the sample, transfer labels
@@ -54,6 +55,9 @@ FAITHFUL: dict = {
 }
 
 IMPROVED: dict = FAITHFUL | {
+    "vae_min_cells": 500,
+    "pca_view_components": 50,
+    "k_min": 3,
     "k_rule": "best",
     "sampling": "sketch",
     "transfer": "all_latents",
@@ -63,7 +67,7 @@ IMPROVED: dict = FAITHFUL | {
 _CHOICES = {
     "vae_views": ("all", "last"),
     "dtype": ("float64", "float32"),
-    "k_rule": ("min_best_second", "best"),
+    "k_rule": ("min_best_second", "max_best_second", "best"),
     "eigen_solver": ("auto", "dense", "lanczos"),
     "sampling": ("uniform", "sketch"),
     "transfer": ("one_latent", "all_latents"),
@@ -84,7 +88,7 @@ _POSITIVE_INTS = {
     "sample_size",
     "transfer_neighbors",
 }
-_NON_NEGATIVE_INTS = {"warmup_epochs", "train_epochs", "pca_view_components"}
+_NON_NEGATIVE_INTS = {"warmup_epochs", "train_epochs", "pca_view_components", "vae_min_cells"}
 _BOOLS = {"use_vae", "drop_last"}
 
 
