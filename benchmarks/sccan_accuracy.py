@@ -90,7 +90,8 @@ def cached_views(adata, name: str, cache: Path, seed: int, threads: int) -> dict
 def views_for(params: dict, views: dict, n_cells: int) -> tuple[list, list]:
     """The latents a flavour's params ask for, as `sccan_latents` would build them."""
     latents, names = [], []
-    if params["use_vae"] and n_cells >= params["vae_min_cells"]:
+    few_cells = n_cells < params["vae_min_cells"] and params["pca_view_components"]
+    if params["use_vae"] and not few_cells:
         for latent, name in zip(*views["vae"], strict=True):
             if params["vae_views"] == "all" or name.endswith(f"_snapshot{params['n_snapshots']}"):
                 latents.append(latent)

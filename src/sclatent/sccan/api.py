@@ -206,7 +206,8 @@ def sccan_latents(
     counts = _counts_of(data, layer)
     latents, names, genes_used = [], [], None
     with _thread_limits(threads):
-        if params["use_vae"] and counts.shape[0] >= params["vae_min_cells"]:
+        few_cells = counts.shape[0] < params["vae_min_cells"] and params["pca_view_components"]
+        if params["use_vae"] and not few_cells:
             from sclatent.sccan.scaling import scale_counts
 
             with clock.step("scaling"):

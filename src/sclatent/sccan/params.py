@@ -21,7 +21,7 @@ FAITHFUL: dict = {
     "gene_filter_epochs": 10,
     # 3. latent spaces (stacked Bayesian autoencoder)
     "use_vae": True,  # False: cluster only the extra latents given to sccan_cluster
-    "vae_min_cells": 0,  # no VAE views for inputs with fewer cells (too few to train on)
+    "vae_min_cells": 0,  # fewer cells: the PCA view (if any) replaces the VAE views
     "n_models": 3,
     "n_snapshots": 3,
     "vae_views": "all",  # "all" snapshots or only the "last" snapshot of each model
