@@ -14,7 +14,8 @@ TILE = 64
 
 @njit(parallel=True, cache=True, nogil=True)
 def sparse_times_dense(indptr, indices, data, dense, out):  # pragma: no cover - compiled
-    """out = S @ dense for CSR S: each output row accumulates the dense rows its row names.
+    """out = S @ dense for CSR S: each output row accumulates the dense rows its row names,
+    four at a time (a quarter of the passes over the output row).
 
     With the cells in a bandwidth-reducing order the rows gathered for consecutive output
     rows overlap, so they are served from cache.
@@ -23,11 +24,21 @@ def sparse_times_dense(indptr, indices, data, dense, out):  # pragma: no cover -
     for i in prange(indptr.shape[0] - 1):
         row = out[i]
         row[:] = 0.0
-        for p in range(indptr[i], indptr[i + 1]):
+        p = indptr[i]
+        end = indptr[i + 1]
+        while p + 4 <= end:
+            w0, w1, w2, w3 = data[p], data[p + 1], data[p + 2], data[p + 3]
+            s0, s1 = dense[indices[p]], dense[indices[p + 1]]
+            s2, s3 = dense[indices[p + 2]], dense[indices[p + 3]]
+            for j in range(n_cols):
+                row[j] += w0 * s0[j] + w1 * s1[j] + w2 * s2[j] + w3 * s3[j]
+            p += 4
+        while p < end:
             weight = data[p]
             source = dense[indices[p]]
             for j in range(n_cols):
                 row[j] += weight * source[j]
+            p += 1
 
 
 @njit(parallel=True, cache=True, nogil=True)
