@@ -74,16 +74,8 @@ def normalize_symmetrize(x):  # pragma: no cover - compiled
         off_diagonal = total - x[i, i]
         denominator[i] = 2.0 * (off_diagonal if off_diagonal != 0.0 else 1.0)
     tiles = (n + TILE - 1) // TILE
-    pairs = tiles * (tiles + 1) // 2
-    first_tile = np.empty(pairs, dtype=np.int64)
-    second_tile = np.empty(pairs, dtype=np.int64)
-    count = 0
-    for bi in range(tiles):
-        for bj in range(bi, tiles):
-            first_tile[count] = bi
-            second_tile[count] = bj
-            count += 1
-    for pair in prange(pairs):  # the upper triangle of tiles, each tile pair once
+    first_tile, second_tile = _upper_tile_pairs(tiles)
+    for pair in prange(first_tile.shape[0]):  # the upper triangle of tiles, each pair once
         bi = first_tile[pair]
         bj = second_tile[pair]
         for i in range(bi * TILE, min(n, (bi + 1) * TILE)):
@@ -94,3 +86,78 @@ def normalize_symmetrize(x):  # pragma: no cover - compiled
                 x[j, i] = value
     for i in prange(n):
         x[i, i] = 0.5
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def distances_from_gram(gram, squared_norms):  # pragma: no cover - compiled
+    """In place: Gram matrix Z Z^T -> Euclidean distances sqrt(max(|z_i|^2 + |z_j|^2 - 2 z_i.z_j,
+    0)), made exactly symmetric ((D + D^T) / 2) with a zero diagonal."""
+    n = gram.shape[0]
+    tiles = (n + TILE - 1) // TILE
+    first_tile, second_tile = _upper_tile_pairs(tiles)
+    for pair in prange(first_tile.shape[0]):
+        bi = first_tile[pair]
+        bj = second_tile[pair]
+        for i in range(bi * TILE, min(n, (bi + 1) * TILE)):
+            start = i + 1 if bi == bj else bj * TILE
+            for j in range(start, min(n, (bj + 1) * TILE)):
+                upper = np.sqrt(max(squared_norms[i] + squared_norms[j] - 2.0 * gram[i, j], 0.0))
+                lower = np.sqrt(max(squared_norms[j] + squared_norms[i] - 2.0 * gram[j, i], 0.0))
+                value = (upper + lower) / 2.0
+                gram[i, j] = value
+                gram[j, i] = value
+    for i in prange(n):
+        gram[i, i] = 0.0
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def local_scales(dist, neighbors, eps):  # pragma: no cover - compiled
+    """Mean distance of each cell to its `neighbors` nearest other cells, + eps (SNFtool:
+    the mean of the 2nd..(K+1)th smallest entries of the row)."""
+    n = dist.shape[0]
+    out = np.empty(n)
+    for i in prange(n):
+        smallest = np.partition(dist[i].copy(), neighbors)[: neighbors + 1]
+        out[i] = (smallest.sum() - smallest.min()) / neighbors + eps
+    return out
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def gaussian_affinity(dist, scales, alpha, eps):  # pragma: no cover - compiled
+    """In place: distances -> SNFtool affinities NormalPdf(D; 0, alpha * Sig) with
+    Sig = (mu_i + mu_j) / 3 + D / 3 + eps (at least eps); symmetric by construction, so
+    (W + W^T) / 2 changes nothing."""
+    n = dist.shape[0]
+    inv_sqrt_2pi = 1.0 / np.sqrt(2.0 * np.pi)
+    tiles = (n + TILE - 1) // TILE
+    first_tile, second_tile = _upper_tile_pairs(tiles)
+    for pair in prange(first_tile.shape[0]):
+        bi = first_tile[pair]
+        bj = second_tile[pair]
+        for i in range(bi * TILE, min(n, (bi + 1) * TILE)):
+            start = i if bi == bj else bj * TILE
+            for j in range(start, min(n, (bj + 1) * TILE)):
+                d = dist[i, j]
+                sig = (scales[i] + scales[j]) / 2.0 / 3.0 * 2.0 + d / 3.0 + eps
+                if sig <= eps:
+                    sig = eps
+                sd = alpha * sig
+                x = d / sd
+                value = inv_sqrt_2pi * np.exp(-0.5 * x * x) / sd
+                dist[i, j] = value
+                dist[j, i] = value
+
+
+@njit(cache=True, nogil=True)
+def _upper_tile_pairs(tiles):  # pragma: no cover - compiled
+    """(row tile, column tile) of every tile on or above the diagonal, row-major."""
+    count = tiles * (tiles + 1) // 2
+    first_tile = np.empty(count, dtype=np.int64)
+    second_tile = np.empty(count, dtype=np.int64)
+    k = 0
+    for bi in range(tiles):
+        for bj in range(bi, tiles):
+            first_tile[k] = bi
+            second_tile[k] = bj
+            k += 1
+    return first_tile, second_tile

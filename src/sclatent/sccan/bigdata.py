@@ -79,14 +79,14 @@ def transfer_labels(
 ) -> np.ndarray:
     """Labels of every cell: the sample keeps its own, the others take the majority label of
     their nearest sampled cells, votes pooled over the given latents (ties: smallest label)."""
-    from sklearn.neighbors import NearestNeighbors
-
     n = latents[0].shape[0]
     labels = np.full(n, -1, dtype=np.int64)
     labels[sample] = sample_labels
     rest = np.setdiff1d(np.arange(n), sample)
     if len(rest) == 0:
         return labels
+    from sklearn.neighbors import NearestNeighbors
+
     n_labels = int(sample_labels.max()) + 1
     votes = np.zeros((len(rest), n_labels), dtype=np.int64)
     k = min(neighbors, len(sample))

@@ -14,23 +14,17 @@ import scipy.sparse as sp
 
 EPS = np.finfo(np.float64).eps
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
-_ROW_CHUNK = 512
+_ROW_CHUNK = 512  # rows per block in the dominant-set search
 
 
 def euclidean_distances(latent: np.ndarray, dtype=np.float64) -> np.ndarray:
     """Dense Euclidean (not squared) distances, symmetric with a zero diagonal."""
-    z = np.asarray(latent, dtype=np.float64)
-    sq = np.einsum("ij,ij->i", z, z)
-    dist = z @ z.T
-    dist *= -2.0
-    dist += sq[:, None]
-    dist += sq[None, :]
-    np.maximum(dist, 0.0, out=dist)
-    np.sqrt(dist, out=dist)
-    dist += dist.T
-    dist *= 0.5
-    np.fill_diagonal(dist, 0.0)
-    return dist.astype(dtype, copy=False)
+    from sclatent.sccan._kernels import distances_from_gram
+
+    z = np.ascontiguousarray(latent, dtype=np.float64)
+    gram = z @ z.T
+    distances_from_gram(gram, np.einsum("ij,ij->i", z, z))
+    return gram.astype(dtype, copy=False)
 
 
 def _local_scale(sorted_distances: np.ndarray, neighbors: int) -> np.ndarray:
@@ -53,24 +47,18 @@ def _gaussian_kernel(dist: np.ndarray, mean_i: np.ndarray, mean_j: np.ndarray, a
 
 
 def affinity_network(dist: np.ndarray, neighbors: int = 20, alpha: float = 0.5) -> np.ndarray:
-    """Gaussian affinities with a local scale from a dense distance matrix (overwritten).
+    """Gaussian affinities with a local scale from a dense symmetric distance matrix
+    (float64, overwritten and returned).
 
     Equals SNFtool's affinityMatrix(D, K = neighbors, sigma = alpha); with fewer than
     neighbors + 1 cells (where the R code stops with an error) all other cells are used.
     """
-    n = dist.shape[0]
-    k = min(neighbors, n - 1)
-    means = np.empty(n, dtype=np.float64)
-    for start in range(0, n, _ROW_CHUNK):
-        block = dist[start : start + _ROW_CHUNK]
-        nearest = np.sort(np.partition(block, k, axis=1)[:, : k + 1], axis=1)
-        means[start : start + _ROW_CHUNK] = _local_scale(nearest, k)
-    for start in range(0, n, _ROW_CHUNK):
-        stop = min(n, start + _ROW_CHUNK)
-        block = dist[start:stop].astype(np.float64)
-        dist[start:stop] = _gaussian_kernel(block, means[start:stop, None], means[None, :], alpha)
-    dist += dist.T
-    dist *= 0.5
+    from sclatent.sccan import _kernels
+
+    dist = np.ascontiguousarray(dist, dtype=np.float64)
+    k = min(neighbors, dist.shape[0] - 1)
+    scales = _kernels.local_scales(dist, k, EPS)
+    _kernels.gaussian_affinity(dist, scales, float(alpha), EPS)
     return dist
 
 
