@@ -92,11 +92,8 @@ def transfer_labels(
     k = min(neighbors, len(sample))
     for latent in latents:
         z = np.asarray(latent, dtype=np.float64)
-        index = (
-            NearestNeighbors(n_neighbors=k)
-            .fit(z[sample])
-            .kneighbors(z[rest], return_distance=False)
-        )
+        search = NearestNeighbors(n_neighbors=k, algorithm="brute")  # trees are slow in 15-25 d
+        index = search.fit(z[sample]).kneighbors(z[rest], return_distance=False)
         np.add.at(votes, (np.repeat(np.arange(len(rest)), k), sample_labels[index].ravel()), 1)
     labels[rest] = np.argmax(votes, axis=1)
     return labels

@@ -74,7 +74,7 @@ def knn_affinity_network(
     z = np.asarray(latent, dtype=np.float64)
     n = z.shape[0]
     n_search = min(max(knn, neighbors) + 1, n)
-    dist, index = NearestNeighbors(n_neighbors=n_search).fit(z).kneighbors(z)
+    dist, index = NearestNeighbors(n_neighbors=n_search, algorithm="brute").fit(z).kneighbors(z)
     # kneighbors puts each cell first at distance 0 (ties with duplicates aside)
     means = _local_scale(dist, min(neighbors, n - 1))
     keep = min(knn, n - 1) + 1
