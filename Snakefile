@@ -16,6 +16,7 @@ include: "workflow/rules/normalize.smk"
 include: "workflow/rules/baselines.smk"
 include: "workflow/rules/autoencoder.smk"
 include: "workflow/rules/cluster.smk"
+include: "workflow/rules/sccan.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 

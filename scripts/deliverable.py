@@ -15,7 +15,8 @@ def main(smk):
         names, latent = load_latent(getattr(smk.input, name), name)
         adata.obsm[f"X_{name}"] = latent[names.get_indexer(adata.obs_names)]
     for path in smk.input.clusters:
-        key = Path(path).name.removesuffix(".tsv").replace(".", "_")
+        latent, clustering = Path(path).name.removesuffix(".tsv").split(".")
+        key = clustering if latent == "sccan" else f"{latent}_{clustering}"
         labels = read_labels(path, "cluster").reindex(adata.obs_names)
         adata.obs[key] = labels.astype("category")
     write_h5ad(adata, smk.output[0])

@@ -16,7 +16,12 @@ def main(smk):
     truth = read_labels(smk.input.truth, "truth").reindex(clusters.index)
     row = {k: smk.wildcards[k] for k in ("dataset", "latent", "clustering")}
     row |= clustering_agreement(truth, clusters.to_numpy())
-    row |= json.loads(Path(smk.input.latent_scores).read_text())
+    if smk.input.get("latent_scores"):
+        row |= json.loads(Path(smk.input.latent_scores).read_text())
+    if smk.input.get("sccan_record"):
+        record = json.loads(Path(smk.input.sccan_record).read_text())
+        row |= {"k_eigengap_best": record["k_best"], "k_eigengap_second": record["k_second"]}
+        row |= {"fused_views": len(record["latent_names"]), "clustered_cells": record["n_sample"]}
     row |= summed_cost(smk.input.latent_cost, "latent")
     row |= summed_cost(smk.input.clustering_cost, "clustering")
     if smk.input.get("training"):

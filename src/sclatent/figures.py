@@ -54,42 +54,35 @@ def _natural_key(value):
 def umap_grid(
     coords: dict, truth, clusterings: dict, scores: dict, path, dataset: str, note: str = ""
 ):
-    """One row per latent: its 2-D UMAP coloured by the true types and by each clustering.
+    """One row per latent: its 2-D UMAP coloured by the true types, then by each clustering.
 
     coords: latent -> (n x 2); clusterings: (latent, clustering) -> labels aligned to coords;
     scores: (latent, clustering) -> ARI shown in the panel title.
     """
     plt = _pyplot()
     latents = list(coords)
-    methods = sorted({c for _, c in clusterings})
     has_truth = truth is not None and pd.Series(truth).notna().any()
-    columns = (["truth"] if has_truth else []) + methods
+    per_row = {latent: sorted(c for lat, c in clusterings if lat == latent) for latent in latents}
+    n_columns = int(has_truth) + max((len(methods) for methods in per_row.values()), default=0)
     fig, axes = plt.subplots(
-        len(latents),
-        len(columns),
-        figsize=(2.9 * len(columns) + 1.2, 2.7 * len(latents)),
-        squeeze=False,
+        len(latents), n_columns, figsize=(2.9 * n_columns + 1.2, 2.7 * len(latents)), squeeze=False
     )
     for i, latent in enumerate(latents):
-        for j, column in enumerate(columns):
+        panels = (["truth"] if has_truth else []) + per_row[latent]
+        for j in range(n_columns):
             ax = axes[i, j]
-            if column == "truth":
-                _scatter_labels(
-                    ax,
-                    coords[latent],
-                    truth,
-                    f"{latent}: true types",
-                    legend=(j == len(columns) - 1) or i == 0,
-                )
-                continue
-            labels = clusterings.get((latent, column))
-            if labels is None:
+            if j >= len(panels):
                 ax.axis("off")
                 continue
-            ari = scores.get((latent, column), float("nan"))
-            k = pd.Series(labels).nunique()
-            title = f"{latent} + {column}: k={k}" + ("" if np.isnan(ari) else f", ARI {ari:.2f}")
-            _scatter_labels(ax, coords[latent], labels, title)
+            if panels[j] == "truth":
+                _scatter_labels(ax, coords[latent], truth, f"{latent}: true types", legend=i == 0)
+                continue
+            labels = clusterings[latent, panels[j]]
+            ari = scores.get((latent, panels[j]), float("nan"))
+            title = f"{latent} + {panels[j]}: k={pd.Series(labels).nunique()}"
+            _scatter_labels(
+                ax, coords[latent], labels, title + ("" if np.isnan(ari) else f", ARI {ari:.2f}")
+            )
         axes[i, 0].set_ylabel(latent, fontsize=10)
     fig.suptitle(
         f"{dataset}: UMAP of each latent space" + (f" ({note})" if note else ""), fontsize=11

@@ -9,8 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-# clusterings told the true number of types; the others must find it
-K_GIVEN = {"kmeans"}
+
+def gives_k(clustering: str) -> bool:
+    """Clusterings told the true number of types; the others must find it themselves."""
+    return clustering == "kmeans" or clustering.endswith("_kgiven")
+
+
 BASELINE = ("pca", "leiden")
 
 _STYLE = """
@@ -57,8 +61,9 @@ def winners(metrics: pd.DataFrame) -> pd.DataFrame:
     """Per dataset: best method with k estimated, its margin, the baseline and the k-given best."""
     rows = []
     for dataset, group in metrics.groupby("dataset", sort=True):
-        estimated = group[~group["clustering"].isin(K_GIVEN)].sort_values("ari", ascending=False)
-        given = group[group["clustering"].isin(K_GIVEN)].sort_values("ari", ascending=False)
+        told_k = group["clustering"].map(gives_k)
+        estimated = group[~told_k].sort_values("ari", ascending=False)
+        given = group[told_k].sort_values("ari", ascending=False)
         best = estimated.iloc[0] if len(estimated) else None
         runner = estimated.iloc[1] if len(estimated) > 1 else None
         baseline = group[(group["latent"] == BASELINE[0]) & (group["clustering"] == BASELINE[1])]

@@ -12,6 +12,7 @@ prepare_job_environment(SRC)
 
 from sclatent.config import load_schema, validate
 from sclatent.errors import InputError
+from sclatent.summary import gives_k
 from sclatent.sheet import SIMULATE, missing_inputs, read_dataset_sheet, simulation_overrides
 
 SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
@@ -46,14 +47,16 @@ def simulation_params(config, row):
 
 
 def check_model_params(config):
-    """Unknown or invalid autoencoder/scVI settings stop the run before anything trains."""
-    from sclatent.autoencoder.params import resolve_params
+    """Unknown or invalid model settings stop the run before anything trains."""
+    from sclatent.autoencoder.params import resolve_params as autoencoder_params
+    from sclatent.sccan.params import resolve_params as sccan_params
 
-    for model, params in config["autoencoders"].items():
-        try:
-            resolve_params(model, params)
-        except InputError as error:
-            raise WorkflowError(f"sclatent: config autoencoders.{model}: {error}") from None
+    for section, resolve in (("autoencoders", autoencoder_params), ("sccan", sccan_params)):
+        for name, params in config[section].items():
+            try:
+                resolve(name, params)
+            except InputError as error:
+                raise WorkflowError(f"sclatent: config {section}.{name}: {error}") from None
 
 
 DATASETS = load_workflow_settings(config)
@@ -76,9 +79,12 @@ DOWNLOADS = {
 }
 
 
+SCCAN_CLUSTERINGS = [c for c in KNOWN_CLUSTERINGS if c.startswith("sccan_")]
+
+
 wildcard_constraints:
     dataset="|".join(DATASETS.index),
-    latent="|".join(KNOWN_LATENTS),
+    latent="|".join(KNOWN_LATENTS + ["sccan"]),
     clustering="|".join(KNOWN_CLUSTERINGS),
 
 
@@ -93,16 +99,18 @@ def has_labels(dataset):
     )
 
 
-def clusterings_for(dataset):
-    """k-means needs the true number of types, so it runs only on labelled datasets."""
-    return [c for c in CLUSTERINGS if c != "kmeans" or has_labels(dataset)]
+def method_pairs(dataset):
+    """(latent, clustering) pairs of a dataset: Leiden and k-means on every latent; the
+    scCAN flavours on their own fused latents, called 'sccan'."""
+    usable = [c for c in CLUSTERINGS if not gives_k(c) or has_labels(dataset)]
+    pairs = [(latent, c) for latent in LATENTS for c in usable if c not in SCCAN_CLUSTERINGS]
+    return pairs + [("sccan", c) for c in usable if c in SCCAN_CLUSTERINGS]
 
 
 def all_results(dataset):
     return [
         f"results/{dataset}/metrics/{latent}.{clustering}.json"
-        for latent in LATENTS
-        for clustering in clusterings_for(dataset)
+        for latent, clustering in method_pairs(dataset)
     ]
 
 
@@ -157,6 +165,13 @@ CLUSTERING_UPSTREAM = {"leiden": ["graph/{latent}"]}
 def get_cost_benchmarks(wildcards):
     """Snakemake benchmark files of the rules that made this latent and this clustering."""
     base = f"results/{wildcards.dataset}/benchmarks"
+    if wildcards.latent == "sccan":
+        flavour = sccan_flavour(wildcards.clustering)
+        return {
+            "latent_cost": [f"{base}/sccan/{flavour}.tsv"],
+            "clustering_cost": [f"{base}/clusters/sccan.{wildcards.clustering}.tsv"],
+            "sccan_record": f"results/{wildcards.dataset}/sccan/{wildcards.clustering}.json",
+        }
     latent_steps = LATENT_UPSTREAM.get(wildcards.latent, []) + [f"embed/{wildcards.latent}"]
     clustering_steps = [
         step.format(latent=wildcards.latent)
@@ -165,6 +180,7 @@ def get_cost_benchmarks(wildcards):
     inputs = {
         "latent_cost": [f"{base}/{step}.tsv" for step in latent_steps],
         "clustering_cost": [f"{base}/{step}.tsv" for step in clustering_steps],
+        "latent_scores": f"results/{wildcards.dataset}/metrics/latent/{wildcards.latent}.json",
     }
     if wildcards.latent in TRAINED_LATENTS:
         inputs["training"] = f"results/{wildcards.dataset}/models/{wildcards.latent}/training.json"
@@ -196,9 +212,34 @@ def get_dataset_latents(wildcards):
 def get_dataset_clusterings(wildcards):
     return [
         f"results/{wildcards.dataset}/clusters/{latent}.{clustering}.tsv"
-        for latent in LATENTS
-        for clustering in clusterings_for(wildcards.dataset)
+        for latent, clustering in method_pairs(wildcards.dataset)
     ]
+
+
+def sccan_flavour(name):
+    """'sccan_improved_kgiven' -> 'improved'."""
+    return name.split("_")[1]
+
+
+def get_sccan_flavour(wildcards):
+    return sccan_flavour(wildcards.clustering)
+
+
+def get_sccan_params(wildcards):
+    flavour = getattr(wildcards, "flavour", None) or sccan_flavour(wildcards.clustering)
+    return config["sccan"][flavour]
+
+
+def get_sccan_k_given(wildcards):
+    return gives_k(wildcards.clustering)
+
+
+def get_sccan_cluster_input(wildcards):
+    flavour = sccan_flavour(wildcards.clustering)
+    inputs = {"latents": f"results/{wildcards.dataset}/sccan/{flavour}/latents.h5ad"}
+    if gives_k(wildcards.clustering):
+        inputs["truth"] = f"results/{wildcards.dataset}/truth.tsv"
+    return inputs
 
 
 def umap_layout_path(dataset, latent):
@@ -208,10 +249,22 @@ def umap_layout_path(dataset, latent):
     return f"results/{dataset}/umap2d/{latent}.h5ad"
 
 
+def drawn_latents(dataset):
+    """Rows of the UMAP grid: every latent, and 'sccan' (drawn on the PCA layout) if run."""
+    return LATENTS + (["sccan"] if any(l == "sccan" for l, _ in method_pairs(dataset)) else [])
+
+
+def get_drawn_latents(wildcards):
+    return drawn_latents(wildcards.dataset)
+
+
 def get_umap_grid_input(wildcards):
     dataset = wildcards.dataset
     return {
-        "layouts": [umap_layout_path(dataset, latent) for latent in LATENTS],
+        "layouts": [
+            umap_layout_path(dataset, "pca" if latent == "sccan" else latent)
+            for latent in drawn_latents(dataset)
+        ],
         "clusters": get_dataset_clusterings(wildcards),
         "metrics": all_results(dataset),
         "truth": f"results/{dataset}/truth.tsv",

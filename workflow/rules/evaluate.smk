@@ -28,7 +28,6 @@ rule score_clustering:
         unpack(get_cost_benchmarks),
         clusters="results/{dataset}/clusters/{latent}.{clustering}.tsv",
         truth="results/{dataset}/truth.tsv",
-        latent_scores="results/{dataset}/metrics/latent/{latent}.json",
     output:
         "results/{dataset}/metrics/{latent}.{clustering}.json",
     log:
