@@ -24,8 +24,9 @@ from .conftest import run_snakemake, write_workflow_config
 
 pytestmark = pytest.mark.workflow
 
-# Small enough to run in about a minute of CPU: PCA and a short autoencoder training (UMAP
-# and its kNN graph add the most time, and their seeding is checked in test_embed.py).
+# Small enough to run in about a minute of CPU: PCA, a short autoencoder training and both
+# scCAN flavours (UMAP and its kNN graph add the most time; their seeding is checked in
+# test_embed.py).
 TINY = {
     "seed": 0,
     "simulate": {"n_cells": 300, "n_genes": 200, "n_types": 3},
@@ -33,6 +34,7 @@ TINY = {
     "pca": {"n_comps": 10},
     "kmeans": {"n_init": 3},
     "latents": ["pca", "ae"],
+    "clusterings": ["leiden", "kmeans", "sccan_faithful", "sccan_improved"],
     "autoencoders": {"ae": {"max_epochs": 5}},
     "denoise": {"enabled": False},
 }
@@ -91,6 +93,8 @@ def test_metrics_are_identical_apart_from_time_and_memory(runs):
         ("ae", "leiden"),
         ("pca", "kmeans"),
         ("pca", "leiden"),
+        ("sccan", "sccan_faithful"),
+        ("sccan", "sccan_improved"),
     ]
     assert {"ari", "nmi", "silhouette", "local_overlap"} <= set(first.columns)
     pd.testing.assert_frame_equal(first, second)
@@ -102,7 +106,7 @@ def test_cluster_labels_are_identical_byte_for_byte(runs):
         f"tiny/clusters/{latent}.{clustering}.tsv"
         for latent in TINY["latents"]
         for clustering in ("kmeans", "leiden")
-    }
+    } | {f"tiny/clusters/sccan.sccan_{flavour}.tsv" for flavour in ("faithful", "improved")}
     assert first == second
     labels = pd.read_csv(runs[0] / "results/tiny/clusters/pca.leiden.tsv", sep="\t")
     assert labels["cluster"].nunique() > 1
@@ -117,6 +121,13 @@ def test_latents_are_numerically_identical(runs):
         assert list(first.obs_names) == list(second.obs_names)
         assert first.obsm[key].shape[0] == first.n_obs
         np.testing.assert_array_equal(first.obsm[key], second.obsm[key])
+    for flavour in ("faithful", "improved"):
+        first, second = (
+            ad.read_h5ad(run / f"results/tiny/sccan/{flavour}/latents.h5ad") for run in runs
+        )
+        assert len(first.obsm) > 0 and list(first.obsm) == list(second.obsm)
+        for view in first.obsm:
+            np.testing.assert_array_equal(first.obsm[view], second.obsm[view], err_msg=view)
     # the trained weights too, not only the latent they produced
     import torch
 

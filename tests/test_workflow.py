@@ -21,9 +21,11 @@ TINY = {
     "normalize": {"n_top_genes": 300},
     "pca": {"n_comps": 20},
     "latents": ["pca", "umap", "ae", "scvi"],
+    "clusterings": ["leiden", "kmeans", "sccan_faithful", "sccan_improved"],
     "autoencoders": {"ae": {"max_epochs": 15}, "scvi": {"max_epochs": 10}},
 }
 PAIRS = {(latent, clustering) for latent in TINY["latents"] for clustering in ("leiden", "kmeans")}
+PAIRS |= {("sccan", "sccan_faithful"), ("sccan", "sccan_improved")}
 
 
 @pytest.fixture(scope="module")

@@ -117,14 +117,8 @@ def profile_gpu_rules() -> set[str]:
 
 
 def tiny_config() -> dict:
-    """tests/test_workflow.py's tiny config, with every latent and clustering of the default config."""
-    defaults = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
-    methods = {
-        key: defaults.get(key, schema["properties"][key]["default"])
-        for key in ("latents", "clusterings")
-    }
-    return {**TINY, **methods}
+    """tests/test_workflow.py's tiny config: one latent or clustering for each rule."""
+    return dict(TINY)
 
 
 @dataclass
@@ -321,8 +315,8 @@ def test_training_rules_of_the_workflow_run_on_slurm(runs):
     present = profile_gpu_rules() & runs.workflow_rules
     ran = {job.rule for job, _, _ in runs.slurm.submitted()}
     assert present <= ran, (
-        f"rules {sorted(present - ran)} exist but the default config's latents and "
-        "clusterings do not run them; the SLURM test runs what config/config.yaml lists"
+        f"rules {sorted(present - ran)} exist but the latents and clusterings of "
+        "tests/test_workflow.py's TINY do not run them"
     )
 
 

@@ -41,7 +41,7 @@ rule plot_umaps:
         mem_mb=mem_mb(2000, 4),
         runtime=30,
     params:
-        latents=LATENTS,
+        latents=get_drawn_latents,
     script:
         "../../scripts/plot_umaps.py"
 
