@@ -25,7 +25,15 @@ def main(smk):
     for path in smk.input.metrics:
         row = json.loads(Path(path).read_text())
         scores[row["latent"], row["clustering"]] = row["ari"]
-    umap_grid(coords, truth.to_numpy(), clusterings, scores, smk.output[0], smk.wildcards.dataset)
+    umap_grid(
+        coords,
+        truth.to_numpy(),
+        clusterings,
+        scores,
+        smk.output[0],
+        smk.wildcards.dataset,
+        borrowed_layouts=smk.params.borrowed_layouts,
+    )
 
 
 run_rule(snakemake, main)

@@ -1,9 +1,12 @@
 """Parameter schemas of the autoencoders and scVI: defaults, unknown keys, bad values."""
 
+from pathlib import Path
+
 import pytest
 
 from sclatent.autoencoder.params import (
     AUTOENCODER_MODELS,
+    auto_max_epochs,
     default_params,
     describe_params,
     resolve_params,
@@ -65,3 +68,16 @@ def test_bad_value_is_named(key, value):
 def test_unknown_model():
     with pytest.raises(InputError, match="model 'vae' is unknown"):
         default_params("vae")
+
+
+def test_automatic_epochs_keep_the_cells_seen_about_flat():
+    assert auto_max_epochs(3_000) == auto_max_epochs(20_000) == 100
+    assert auto_max_epochs(100_000) == 20  # 2 million cells seen, as at 20,000 cells
+    assert auto_max_epochs(1_000_000) == auto_max_epochs(50_000_000) == 2
+
+
+@pytest.mark.parametrize("model", [*AUTOENCODER_MODELS, "scvi"])
+def test_every_setting_is_documented_in_the_config_readme(model):
+    readme = (Path(__file__).resolve().parents[1] / "config" / "README.md").read_text()
+    missing = [key for key in default_params(model) if f"`{key}`" not in readme]
+    assert not missing, f"{model}: {missing} not in config/README.md"

@@ -76,7 +76,8 @@ def test_deliverable_holds_latents_and_clusterings(finished_run):
     assert adata.obsm["X_pca"].shape == (adata.n_obs, 20)
     assert adata.obsm["X_umap"].shape == (adata.n_obs, 2)
     assert adata.obsm["X_ae"].shape[0] == adata.obsm["X_scvi"].shape[0] == adata.n_obs
-    assert {f"{latent}_{clustering}" for latent, clustering in PAIRS} <= set(adata.obs.columns)
+    columns = {c if latent == "sccan" else f"{latent}_{c}" for latent, c in PAIRS}
+    assert columns <= set(adata.obs.columns)
     assert "counts" in adata.layers and "highly_variable" in adata.var
     assert adata.obs["truth"].nunique() == 4
 

@@ -52,13 +52,22 @@ def _natural_key(value):
 
 
 def umap_grid(
-    coords: dict, truth, clusterings: dict, scores: dict, path, dataset: str, note: str = ""
+    coords: dict,
+    truth,
+    clusterings: dict,
+    scores: dict,
+    path,
+    dataset: str,
+    note: str = "",
+    borrowed_layouts: dict | None = None,
 ):
     """One row per latent: its 2-D UMAP coloured by the true types, then by each clustering.
 
     coords: latent -> (n x 2); clusterings: (latent, clustering) -> labels aligned to coords;
-    scores: (latent, clustering) -> ARI shown in the panel title.
+    scores: (latent, clustering) -> ARI shown in the panel title; borrowed_layouts: latent ->
+    the latent whose UMAP it is drawn on (scCAN has no 2-D layout of its own).
     """
+    borrowed_layouts = borrowed_layouts or {}
     plt = _pyplot()
     latents = list(coords)
     has_truth = truth is not None and pd.Series(truth).notna().any()
@@ -83,11 +92,14 @@ def umap_grid(
             _scatter_labels(
                 ax, coords[latent], labels, title + ("" if np.isnan(ari) else f", ARI {ari:.2f}")
             )
-        axes[i, 0].set_ylabel(latent, fontsize=10)
+        borrowed = borrowed_layouts.get(latent)
+        axes[i, 0].set_ylabel(
+            latent + (f" (on the {borrowed} UMAP)" if borrowed else ""), fontsize=10
+        )
     fig.suptitle(
         f"{dataset}: UMAP of each latent space" + (f" ({note})" if note else ""), fontsize=11
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
@@ -134,10 +146,16 @@ def ari_heatmap(metrics: pd.DataFrame, path, score: str = "ari"):
     return ranks
 
 
+def structure_rows(metrics: pd.DataFrame) -> pd.DataFrame:
+    """One row per dataset x latent with structure scores (scCAN's fused graph has none)."""
+    scored = metrics.dropna(subset=["local_overlap", "global_spearman"], how="all")
+    return scored.drop_duplicates(["dataset", "latent"])
+
+
 def structure_scatter(metrics: pd.DataFrame, path):
     """Local (kNN overlap) against global (distance correlation) structure kept, per latent."""
     plt = _pyplot()
-    per_latent = metrics.drop_duplicates(["dataset", "latent"])
+    per_latent = structure_rows(metrics)
     latents = sorted(per_latent["latent"].unique())
     datasets = sorted(per_latent["dataset"].unique())
     colours = dict(zip(latents, _palette(len(latents)), strict=True))

@@ -249,6 +249,10 @@ def umap_layout_path(dataset, latent):
     return f"results/{dataset}/umap2d/{latent}.h5ad"
 
 
+# scCAN has no 2-D layout of its own: its clusters are drawn on the PCA UMAP
+SCCAN_LAYOUT = "pca"
+
+
 def drawn_latents(dataset):
     """Rows of the UMAP grid: every latent, and 'sccan' (drawn on the PCA layout) if run."""
     return LATENTS + (["sccan"] if any(l == "sccan" for l, _ in method_pairs(dataset)) else [])
@@ -262,7 +266,7 @@ def get_umap_grid_input(wildcards):
     dataset = wildcards.dataset
     return {
         "layouts": [
-            umap_layout_path(dataset, "pca" if latent == "sccan" else latent)
+            umap_layout_path(dataset, SCCAN_LAYOUT if latent == "sccan" else latent)
             for latent in drawn_latents(dataset)
         ],
         "clusters": get_dataset_clusterings(wildcards),

@@ -42,6 +42,7 @@ rule plot_umaps:
         runtime=30,
     params:
         latents=get_drawn_latents,
+        borrowed_layouts={"sccan": SCCAN_LAYOUT},
     script:
         "../../scripts/plot_umaps.py"
 

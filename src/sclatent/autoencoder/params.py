@@ -87,7 +87,7 @@ _TRAINING = {
         None,
         lambda v: v is None or _positive_int(v),
         "null or a positive int",
-        "upper limit of epochs; null: 100 up to 20,000 cells, fewer for more cells (each epoch has more steps), at least 10",
+        "upper limit of epochs; null: 100 up to 20,000 cells, then a budget of about 2 million cells seen (20 epochs at 100k cells, 2 at 1M)",
     ),
     "val_fraction": _Param(
         0.1,
@@ -163,7 +163,7 @@ _SCVI = {
         None,
         lambda v: v is None or _positive_int(v),
         "null or a positive int",
-        "upper limit of epochs; null: min(100, scvi-tools' heuristic for the cell count)",
+        "upper limit of epochs; null: the autoencoders' budget (100 up to 20,000 cells, then about 2 million cells seen); scvi-tools' own heuristic allows 4x more",
     ),
     "kl_warmup_epochs": _Param(
         None,
@@ -205,8 +205,12 @@ _SCHEMAS: dict[str, dict[str, _Param]] = {
 LIKELIHOODS = {"ae": "mse", "dae": "mse", "nbae": "nb", "zinbae": "zinb"}
 
 
-def auto_max_epochs(n_cells: int, cap: int = 100, floor: int = 10) -> int:
-    """Epoch limit when max_epochs is null: `cap` up to 20,000 cells, then ~ cap * 20,000 / n."""
+def auto_max_epochs(n_cells: int, cap: int = 100, floor: int = 2) -> int:
+    """Epoch limit when max_epochs is null: `cap` up to 20,000 cells, then ~ cap * 20,000 / n.
+
+    A budget of cells seen rather than epochs: past 20,000 cells an epoch holds enough steps
+    that fewer epochs converge, and training time stays about flat in the number of cells.
+    """
     return max(floor, min(cap, round(cap * 20_000 / max(n_cells, 1))))
 
 

@@ -32,13 +32,12 @@ from sclatent.runtime import set_threads
 from .api import TrainResult, _gpu_peak, _reset_gpu_peak
 from .device import select_device
 from .model import as_csr
-from .params import resolve_params
+from .params import auto_max_epochs, resolve_params
 from .trainer import HISTORY_COLUMNS
 
 log = logging.getLogger("sclatent.autoencoder")
 
 _ACCELERATORS = {"cuda": "gpu", "mps": "mps", "cpu": "cpu"}
-_MAX_EPOCHS_CAP = 100
 
 
 def _metric(metrics: dict, key: str) -> float:
@@ -102,7 +101,6 @@ def scvi_latent(
     """
     import anndata as ad
     import scvi
-    from scvi.model._utils import get_max_epochs_heuristic
 
     params = resolve_params("scvi", params)
     if "counts" not in adata_hvg.layers:
@@ -131,7 +129,7 @@ def scvi_latent(
         dropout_rate=params["dropout_rate"],
         gene_likelihood=params["gene_likelihood"],
     )
-    max_epochs = params["max_epochs"] or min(_MAX_EPOCHS_CAP, get_max_epochs_heuristic(adata.n_obs))
+    max_epochs = params["max_epochs"] or auto_max_epochs(adata.n_obs)
     warmup = params["kl_warmup_epochs"]
     warmup = max(1, max_epochs // 4) if warmup is None else warmup
     epoch_log = _EpochLog(torch_device.type)
