@@ -113,9 +113,12 @@ class _Clock:
 
     @contextmanager
     def step(self, name: str):
+        """Time a step, and log its end: at a million cells a step can take minutes."""
         start = time.perf_counter()
         yield
-        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        self.timings[name] = self.timings.get(name, 0.0) + seconds
+        log.info("scCAN step %s: %.1f s", name, seconds)
 
 
 def _counts_of(data, layer: str | None):

@@ -9,6 +9,7 @@ set.seed(seed + i) and torch_manual_seed(seed + i).
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 
@@ -18,6 +19,8 @@ import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
+
+log = logging.getLogger("sclatent.sccan")
 
 GENE_FILTER_REPLICATES = 3
 ENCODE_CHUNK = 10000
@@ -297,5 +300,12 @@ def vae_latents(
         for snapshot, latent in enumerate(snapshots, start=1):
             latents.append(latent)
             names.append(f"vae{model}_snapshot{snapshot}")
+        log.info(
+            "scCAN VAE %d of %d trained and %d cells encoded (%.0f s so far)",
+            model,
+            params["n_models"],
+            n_cells,
+            time.perf_counter() - start,
+        )
     timings["vae"] = time.perf_counter() - start
     return latents, names, genes_used
