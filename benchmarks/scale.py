@@ -111,7 +111,7 @@ def growth(jobs: pd.DataFrame) -> pd.Series:
         if len(group) >= 2 and (group["seconds"].iloc[-2:] > 0.5).all():
             (n0, n1), (t0, t1) = group["cells"].iloc[-2:], group["seconds"].iloc[-2:]
             slopes[step] = np.log(t1 / t0) / np.log(n1 / n0)
-    return pd.Series(slopes, name="slope").round(2)
+    return pd.Series(slopes, name="slope", dtype=float).round(2)
 
 
 def plot(jobs: pd.DataFrame, path: Path) -> None:
