@@ -5,7 +5,8 @@ default settings, more cells). Up to `--full-max` cells the run does everything 
 config does; above it, the 1M chain of the scale target: ingest -> QC -> normalise -> PCA ->
 autoencoder -> scCAN (improved) -> Leiden -> metrics. Per-rule figures come from Snakemake's
 `benchmark:` files; the total is the wall time of the whole run. Prints one table, writes
-scale.tsv and scale.png (log-log time and memory against cells) into the work directory.
+scale.tsv, scale.md (the same table in Markdown) and scale.png (log-log time and memory
+against cells) into the work directory.
 
     .venv/bin/python benchmarks/scale.py                               # 10k, 100k, 1M
     .venv/bin/python benchmarks/scale.py --sizes 10000 --workdir /tmp/s
@@ -171,8 +172,9 @@ def main() -> None:
     with pd.option_context("display.width", 250, "display.max_rows", 200):
         print(result.to_string(na_rep="-"))
     result.to_csv(args.workdir / "scale.tsv", sep="\t")
+    (args.workdir / "scale.md").write_text(result.to_markdown(floatfmt="g") + "\n")
     plot(jobs, args.workdir / "scale.png")
-    print(f"\nwrote {args.workdir / 'scale.tsv'} and {args.workdir / 'scale.png'}")
+    print(f"\nwrote scale.tsv, scale.md (a Markdown table) and scale.png in {args.workdir}")
 
 
 if __name__ == "__main__":
