@@ -123,10 +123,12 @@ def plot(jobs: pd.DataFrame, path: Path) -> None:
 
     top = jobs.groupby("step")["seconds"].max().sort_values(ascending=False).index[:12]
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
-    for step in top:
+    colours = plt.get_cmap("tab20").colors  # 12 lines: the default 10-colour cycle repeats
+    for step, colour in zip(top, colours, strict=False):
         part = jobs[jobs["step"] == step].sort_values("cells")
-        axes[0].plot(part["cells"], part["seconds"], marker="o", label=step)
-        axes[1].plot(part["cells"], part["peak_rss_mb"] / 1024, marker="o", label=step)
+        style = {"marker": "o", "label": step, "color": colour}
+        axes[0].plot(part["cells"], part["seconds"], **style)
+        axes[1].plot(part["cells"], part["peak_rss_mb"] / 1024, **style)
     for ax, label in zip(axes, ("wall seconds", "peak RSS (GB)"), strict=True):
         ax.set_xscale("log")
         ax.set_yscale("log")
