@@ -116,30 +116,11 @@ def growth(jobs: pd.DataFrame) -> pd.Series:
 
 
 def plot(jobs: pd.DataFrame, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """The report's log-log cost figure, for the 12 slowest steps."""
+    from sclatent.figures import cost_plot
 
     top = jobs.groupby("step")["seconds"].max().sort_values(ascending=False).index[:12]
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
-    colours = plt.get_cmap("tab20").colors  # 12 lines: the default 10-colour cycle repeats
-    for step, colour in zip(top, colours, strict=False):
-        part = jobs[jobs["step"] == step].sort_values("cells")
-        style = {"marker": "o", "label": step, "color": colour}
-        axes[0].plot(part["cells"], part["seconds"], **style)
-        axes[1].plot(part["cells"], part["peak_rss_mb"] / 1024, **style)
-    for ax, label in zip(axes, ("wall seconds", "peak RSS (GB)"), strict=True):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("cells")
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3, which="both")
-    axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
-    fig.suptitle("sclatent: cost of the 12 slowest steps against cells (log-log)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    cost_plot(jobs[jobs["step"].isin(top)].rename(columns={"cells": "n_cells"}), path)
 
 
 def main() -> None:
