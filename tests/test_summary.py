@@ -3,7 +3,13 @@
 import numpy as np
 import pandas as pd
 
-from sclatent.summary import method_ranking, references_beside_ours, structure_table, winners
+from sclatent.summary import (
+    ari_by_dataset,
+    method_ranking,
+    references_beside_ours,
+    structure_table,
+    winners,
+)
 
 
 def metrics_row(dataset, latent, clustering, ari, n_clusters, structure=True):
@@ -55,6 +61,18 @@ def test_ranking_averages_ranks_over_datasets():
     assert table.loc["scvi + leiden", "datasets"] == 2
     assert np.isclose(table.loc["scvi + leiden", "mean ARI"], 0.65)
     assert table.index[0] == "pca + kmeans"  # rank 1 on its only dataset
+
+
+def test_ari_table_has_one_row_per_method_and_a_column_per_dataset():
+    table = ari_by_dataset(METRICS).set_index("method")
+    assert list(table.columns) == ["k", "a", "b", "mean"]
+    assert table.loc["scvi + leiden", "b"] == 0.50
+    assert np.isclose(table.loc["pca + leiden", "mean"], 0.65)
+    assert np.isnan(table.loc["pca + kmeans", "b"])  # not run there: no score invented
+    assert table.loc["pca + kmeans", "k"] == "given"
+    assert table.loc["sccan + sccan_improved_kgiven", "k"] == "given"
+    assert table.loc["sccan + sccan_improved", "k"] == "found"
+    assert table.index[0] == "pca + kmeans"  # best mean first
 
 
 def test_structure_table_leaves_out_latents_without_structure_scores():
