@@ -114,6 +114,7 @@ def test_summary_page_names_winner_and_baseline(finished_run):
     ):
         assert f"{heading}" in page
     assert "PCA+Leiden ARI" in page and "pca + leiden" in page
+    assert "The same ARIs as a table" in page and "<th>tiny</th>" in page  # methods x datasets
     assert page.count("data:image/png;base64,") == 3
 
 
