@@ -275,6 +275,21 @@ def get_umap_grid_input(wildcards):
     }
 
 
+# The clustering the workflow recommends on every dataset (labelled or not), and the latent
+# whose kNN graph the deliverable carries. Interim: PCA + Leiden, until the label-free
+# recommended method (chosen leave-one-dataset-out, benchmarks/accuracy.py) replaces it.
+RECOMMENDED = ("pca", "leiden")
+
+
+def recommended_clusters(dataset):
+    latent, clustering = RECOMMENDED
+    return f"results/{dataset}/clusters/{latent}.{clustering}.tsv"
+
+
+def recommended_graph(dataset):
+    return f"results/{dataset}/graph/{RECOMMENDED[0]}.h5ad"
+
+
 def get_download(wildcards):
     row = DATASETS.loc[DOWNLOADS[wildcards.download]]
     return {"url": row["url"], "sha256": row.get("sha256"), "dataset": row["dataset"]}
