@@ -117,6 +117,40 @@ def write_labels(adata, path, *, sep=",", header=("cell", "label")):
     return path
 
 
+def barcodes(n, seed=0):
+    """n distinct 10x-style cell barcodes (16 bases and the -1 suffix)."""
+    rng = np.random.default_rng(seed)
+    names = list(dict.fromkeys("".join(rng.choice(list("ACGT"), 16)) + "-1" for _ in range(2 * n)))
+    return names[:n]
+
+
+def gene_symbols(n):
+    """n distinct human gene symbols, as a real count table's gene names look."""
+    famous = ["CD3E", "GAPDH", "MS4A1", "LYZ", "NKG7", "HLA-DRA", "RPL13A", "ACTB", "C1orf112"]
+    return (famous + [f"ZNF{100 + i}" for i in range(n)])[:n]
+
+
+def with_user_names(adata, seed=0):
+    """A copy named like real data: barcodes for cells, symbols for genes (MT- genes kept)."""
+    named = adata.copy()
+    plain = ~named.var_names.str.startswith("MT-")
+    genes = np.array(named.var_names, dtype=object)
+    genes[plain] = gene_symbols(int(plain.sum()))
+    named.var_names = genes.astype(str)
+    named.obs_names = barcodes(named.n_obs, seed)
+    return named
+
+
+def without_last_line(path):
+    """Drop the last line of a (possibly gzipped) text file, as a cut-off copy would."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt") as handle:
+        lines = handle.readlines()
+    with opener(path, "wt") as handle:
+        handle.writelines(lines[:-1])
+    return path
+
+
 # ---- helpers -------------------------------------------------------------------------------
 
 
@@ -407,6 +441,162 @@ def test_duplicate_genes_are_made_unique(counts, tmp_path, caplog):
     assert list(result.var_names[:2]) == [first, f"{first}-1"]
     assert list(result.var["gene_symbol"][:2]) == [first, first]
     assert "1 gene names occur more than once" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("role", "file_name", "message"),
+    [
+        (
+            "barcodes",
+            "barcodes.tsv",
+            "39 rows, but matrix.mtx has 40 cells; it needs one row per cell",
+        ),
+        (
+            "features",
+            "genes.tsv",
+            "29 rows, but matrix.mtx has 30 genes; it needs one row per gene",
+        ),
+    ],
+)
+def test_mtx_directory_with_a_row_missing(counts, tmp_path, role, file_name, message):
+    directory = write_10x_mtx(counts, tmp_path / "filtered_gene_bc_matrices", legacy=True)
+    without_last_line(directory / file_name)
+    with pytest.raises(InputError) as error:
+        read_counts(directory, dataset="pbmc")
+    assert str(error.value) == f"dataset 'pbmc': {directory / file_name}: {message}"
+
+
+# ---- shape checks: empty, separator, orientation ----------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["zeros.csv", "zeros.h5ad"])
+def test_all_zero_matrix_is_called_empty(counts, tmp_path, name):
+    zeros = counts.copy()
+    zeros.X = sp.csr_matrix(counts.shape, dtype=np.float32)
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        write_text(zeros, path)
+    else:
+        write_h5ad(zeros, path, dense=True)
+    with pytest.raises(InputError) as error:
+        read_counts(path)
+    assert str(error.value) == f"{path}: the count matrix is empty (all values are 0)"
+
+
+@pytest.mark.parametrize(
+    ("name", "sep", "own", "found"),
+    [
+        ("counts.csv", ";", "csv separator (comma)", "semicolon"),
+        ("counts.csv.gz", "\t", "csv separator (comma)", "tab"),
+        ("counts.txt", " ", "csv separator (comma)", "whitespace"),
+        ("counts.tsv", ",", "tsv separator (tab)", "comma"),
+    ],
+)
+def test_other_separator_is_found_and_logged(counts, tmp_path, caplog, name, sep, own, found):
+    path = write_text(counts, tmp_path / name, sep=sep)
+    with caplog.at_level(logging.WARNING, logger="sclatent.io"):
+        result = read_counts(path, labels_table=write_labels(counts, tmp_path / "labels.csv"))
+    assert_same_counts(result, counts)
+    assert caplog.messages == [
+        f"{path}: the {own} leaves a single column; read with the {found} separator found in "
+        "its first lines"
+    ]
+
+
+def test_r_style_whitespace_table_with_aligned_columns(tmp_path):
+    path = tmp_path / "counts.txt"  # R's write.table: quoted names, no corner field
+    path.write_text('"CD3E" "GAPDH"\n"c1"   1   0\n"c2"  12   3\n')
+    result = read_counts(path)
+    assert list(result.obs_names) == ["c1", "c2"]
+    assert list(result.var_names) == ["CD3E", "GAPDH"]
+    assert result.X.toarray().tolist() == [[1, 0], [12, 3]]
+
+
+def test_unknown_separator_is_named(counts, tmp_path):
+    path = write_text(counts, tmp_path / "counts.csv", sep="|")
+    with pytest.raises(InputError) as error:
+        read_counts(path)
+    assert str(error.value) == (
+        f"{path}: the csv separator (comma) leaves a single column, and no other separator "
+        "(semicolon, tab, whitespace) splits the first lines into a table"
+    )
+
+
+def test_genes_as_rows_read_as_cells_is_refused(counts, tmp_path):
+    user = with_user_names(counts)
+    path = write_text(user, tmp_path / "GSE000_counts.csv.gz", genes_x_cells=True)
+    with pytest.raises(InputError) as error:
+        read_counts(path, dataset="gse")
+    cells = ", ".join(repr(name) for name in user.obs_names[:3])
+    assert str(error.value) == (
+        f"dataset 'gse': {path}: its rows look like genes ('CD3E', 'GAPDH', 'MS4A1', ...) "
+        f"and its columns like cell barcodes ({cells}, ...), but orientation is cells_x_genes; "
+        "set the dataset sheet's orientation column to genes_x_cells"
+    )
+
+
+def test_cells_as_columns_read_as_genes_is_refused(counts, tmp_path):
+    user = with_user_names(counts)
+    path = write_text(user, tmp_path / "counts.csv")
+    with pytest.raises(InputError) as error:
+        read_counts(path, orientation="genes_x_cells")
+    cells = ", ".join(repr(name) for name in user.obs_names[:3])
+    assert str(error.value) == (
+        f"{path}: its columns look like genes ('CD3E', 'GAPDH', 'MS4A1', ...) and its rows "
+        f"like cell barcodes ({cells}, ...), but orientation is genes_x_cells; set the dataset "
+        "sheet's orientation column to cells_x_genes"
+    )
+
+
+def test_ensembl_ids_as_rows_are_refused_whatever_the_cell_names(counts, tmp_path):
+    ids = counts.copy()
+    ids.var_names = [f"ENSG{i:011d}.5" for i in range(counts.n_vars)]
+    path = write_text(ids, tmp_path / "counts.tsv", sep="\t", genes_x_cells=True)
+    with pytest.raises(InputError) as error:
+        read_counts(path)
+    assert str(error.value) == (
+        f"{path}: its rows look like genes ('ENSG00000000000.5', 'ENSG00000000001.5', "
+        "'ENSG00000000002.5', ...), but orientation is cells_x_genes; set the dataset sheet's "
+        "orientation column to genes_x_cells"
+    )
+
+
+@pytest.mark.parametrize("user_names", [True, False], ids=["barcodes_symbols", "plain_names"])
+def test_right_way_round_reads_without_warning(counts, tmp_path, caplog, user_names):
+    data = with_user_names(counts) if user_names else counts
+    labels = write_labels(data, tmp_path / "labels.csv")
+    rows_are_cells = write_text(data, tmp_path / "cells_x_genes.csv")
+    rows_are_genes = write_text(data, tmp_path / "genes_x_cells.csv.gz", genes_x_cells=True)
+    with caplog.at_level(logging.WARNING, logger="sclatent.io"):
+        assert_same_counts(read_counts(rows_are_cells, labels_table=labels), data)
+        assert_same_counts(
+            read_counts(rows_are_genes, orientation="genes_x_cells", labels_table=labels), data
+        )
+    assert caplog.messages == []
+
+
+def test_far_more_rows_than_columns_only_warns_and_is_not_transposed(tmp_path, caplog):
+    tall = simulate_counts(30, 400, 3, seed=2, n_mito_genes=0, n_rare_types=0)
+    path = write_text(tall, tmp_path / "counts.csv", genes_x_cells=True)
+    with caplog.at_level(logging.WARNING, logger="sclatent.io"):
+        result = read_counts(path)
+    assert result.shape == (400, 30)  # as the user asked: no silent transposition
+    assert caplog.messages == [
+        f"{path}: read as cells_x_genes it has 400 cells but only 30 genes; if its rows are "
+        "genes, set the dataset sheet's orientation column to genes_x_cells"
+    ]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="sclatent.io"):
+        assert_same_counts(read_counts(path, orientation="genes_x_cells"), tall, labels=False)
+    assert caplog.messages == []
+
+
+def test_many_barcoded_cells_and_few_genes_is_not_suspect(tmp_path, caplog):
+    many_cells = with_user_names(simulate_counts(400, 30, 3, seed=2, n_rare_types=0))
+    path = write_text(many_cells, tmp_path / "hvg_counts.csv")
+    with caplog.at_level(logging.WARNING, logger="sclatent.io"):
+        assert_same_counts(read_counts(path), many_cells, labels=False)
+    assert caplog.messages == []
 
 
 # ---- labels --------------------------------------------------------------------------------

@@ -119,3 +119,44 @@ def test_a_single_labelled_type_is_rejected():
         InputError, match=r"dataset 'toy': the labels name a single cell type \('T'\)"
     ):
         check_enough_cells(adata, "toy", 15)
+
+
+def test_all_zero_matrix_is_called_empty_not_blamed_on_the_filters():
+    adata = make_counts()
+    adata.X = sp.csr_matrix(adata.shape, dtype=np.float32)
+    with pytest.raises(InputError) as error:
+        filter_cells_and_genes(adata, NO_FILTERS | {"min_cells_per_gene": 3}, dataset="toy")
+    assert str(error.value) == "dataset 'toy': the count matrix is empty (all values are 0)"
+
+
+def test_gene_filter_removing_every_gene_suggests_a_value_that_works():
+    adata = make_counts(n_cells=20)
+    X = np.zeros(adata.shape, dtype=np.float32)
+    X[np.arange(20), np.arange(20) % 5] = 1  # each gene of the first five in 4 cells
+    adata.X = sp.csr_matrix(X)
+    params = NO_FILTERS | {"min_cells_per_gene": 10}
+    with pytest.raises(InputError) as error:
+        filter_cells_and_genes(adata.copy(), params, dataset="toy")
+    assert str(error.value) == (
+        "dataset 'toy': the gene filter removed all 50 genes (the most widely detected gene is "
+        "in 4 of 20 cells, fewer than qc.min_cells_per_gene = 10); lower qc.min_cells_per_gene "
+        "to 4"
+    )
+    kept, _ = filter_cells_and_genes(adata.copy(), params | {"min_cells_per_gene": 4})
+    assert kept.n_vars == 5
+
+
+def test_cells_left_without_counts_ask_for_other_cell_filters_not_the_gene_filter():
+    adata = make_counts(n_cells=20, mito=False)
+    X = adata.X.toarray()
+    X[10:] = 0  # the cells with counts are all above max_counts; the empty ones stay
+    adata.X = sp.csr_matrix(X)
+    params = NO_FILTERS | {"max_counts": 10, "min_cells_per_gene": 3}
+    with pytest.raises(InputError) as error:
+        filter_cells_and_genes(adata.copy(), params, dataset="toy")
+    assert str(error.value) == (
+        "dataset 'toy': the 10 cells left after the cell filters have no counts (cells flagged: "
+        "max_counts: 10); relax the qc thresholds in the config"
+    )
+    kept, _ = filter_cells_and_genes(adata.copy(), params | {"max_counts": None})
+    assert kept.n_obs == 20

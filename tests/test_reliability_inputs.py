@@ -27,7 +27,15 @@ from sclatent.sheet import read_dataset_sheet
 from sclatent.simulate import simulate_counts
 
 from .conftest import REPO, run_snakemake, write_workflow_config
-from .test_io import fingerprint, truncate, write_10x_h5, write_10x_mtx, write_text
+from .test_io import (
+    fingerprint,
+    truncate,
+    with_user_names,
+    without_last_line,
+    write_10x_h5,
+    write_10x_mtx,
+    write_text,
+)
 
 N_NEIGHBORS = 15  # the schema default, which the checks below rely on
 N_COMPS = 30
@@ -125,6 +133,29 @@ def truncated_10x_mtx(inputs, base):
 def csv_named_h5ad(inputs, base):
     write_text(base, inputs / "counts_csv.h5ad")
     return {"input": "inputs/counts_csv.h5ad"}
+
+
+def text_input(inputs: Path, adata, name: str, **options) -> dict:
+    """Write `adata` as a CSV/TSV table inputs/`name` (write_text options) and return its row."""
+    write_text(adata, inputs / name, **options)
+    return {"input": f"inputs/{name}"}
+
+
+def genes_as_rows(inputs, base, name):
+    """A GEO-style gzipped CSV: gene symbols down the rows, cell barcodes across."""
+    return text_input(inputs, with_user_names(base), name, genes_x_cells=True)
+
+
+def all_zero(inputs, base):
+    zeros = base.copy()
+    zeros.X = sp.csr_matrix(base.shape, dtype=np.float32)
+    return text_input(inputs, zeros, "all_zero.csv")
+
+
+def mtx_short_barcodes(inputs, base):
+    write_10x_mtx(base, inputs / "mtx_short_barcodes", legacy=True)
+    without_last_line(inputs / "mtx_short_barcodes" / "barcodes.tsv")
+    return {"input": "inputs/mtx_short_barcodes"}
 
 
 def simulated(n_cells):
@@ -257,6 +288,36 @@ BAD_INPUTS = [
         r"against them; give no labels to run this dataset unlabelled",
         lambda i, b: h5ad_input(i, single_type(b), "one_type.h5ad") | {"label_column": "cell_type"},
     ),
+    BadInput(
+        "genes_as_rows",
+        "ingest",
+        r"dataset 'genes_as_rows': inputs/genes_as_rows\.csv\.gz: its rows look like genes "
+        r"\('CD3E', 'GAPDH', 'MS4A1', \.\.\.\) and its columns like cell barcodes "
+        r"\('[ACGT]{16}-1', '[ACGT]{16}-1', '[ACGT]{16}-1', \.\.\.\), but orientation is "
+        r"cells_x_genes; set the dataset sheet's orientation column to genes_x_cells",
+        lambda i, b: genes_as_rows(i, b, "genes_as_rows.csv.gz"),
+    ),
+    BadInput(
+        "bar_separated",
+        "ingest",
+        r"dataset 'bar_separated': inputs/bar_separated\.csv: the csv separator \(comma\) leaves "
+        r"a single column, and no other separator \(semicolon, tab, whitespace\) splits the "
+        r"first lines into a table",
+        lambda i, b: text_input(i, b, "bar_separated.csv", sep="|"),
+    ),
+    BadInput(
+        "all_zero",
+        "ingest",
+        r"dataset 'all_zero': inputs/all_zero\.csv: the count matrix is empty \(all values are 0\)",
+        all_zero,
+    ),
+    BadInput(
+        "mtx_short_barcodes",
+        "ingest",
+        r"dataset 'mtx_short_barcodes': inputs/mtx_short_barcodes/barcodes\.tsv: 59 rows, but "
+        r"matrix\.mtx has 60 cells; it needs one row per cell",
+        mtx_short_barcodes,
+    ),
 ]
 
 GOOD_INPUTS = [
@@ -304,6 +365,21 @@ GOOD_INPUTS = [
         lambda i, b: h5ad_input(
             i, renamed(b, genes=[f"ENSG{n:011d}" for n in range(b.n_vars)]), "no_symbols.h5ad"
         ),
+    ),
+    GoodInput(
+        "semicolon",
+        "results/semicolon/qc.h5ad",
+        "ingest.log",
+        r"WARNING sclatent\.io: inputs/semicolon\.csv: the csv separator \(comma\) leaves a "
+        r"single column; read with the semicolon separator found in its first lines",
+        lambda i, b: text_input(i, b, "semicolon.csv", sep=";"),
+    ),
+    GoodInput(
+        "genes_x_cells",
+        "results/genes_x_cells/qc.h5ad",
+        "ingest.log",
+        r"rule ingest, wildcards \{'dataset': 'genes_x_cells'\}",
+        lambda i, b: genes_as_rows(i, b, "genes_x_cells.csv.gz") | {"orientation": "genes_x_cells"},
     ),
 ]
 
@@ -409,6 +485,16 @@ def test_duplicate_genes_are_made_unique(batch):
     raw = ad.read_h5ad(batch.workdir / "results/dup_genes/raw.h5ad")
     assert raw.var_names.is_unique
     assert {"Gene00001", "Gene00001-1"} <= set(raw.var_names)
+
+
+@pytest.mark.workflow
+def test_genes_x_cells_table_is_read_the_way_the_sheet_says(batch):
+    raw = ad.read_h5ad(batch.workdir / "results/genes_x_cells/raw.h5ad")
+    expected = with_user_names(simulated(60))
+    assert list(raw.obs_names) == list(expected.obs_names)
+    assert list(raw.var_names) == list(expected.var_names)
+    assert (raw.X != expected.X).nnz == 0
+    assert "WARNING" not in (batch.workdir / "logs/genes_x_cells/ingest.log").read_text()
 
 
 @pytest.mark.workflow

@@ -5,9 +5,9 @@ names, labels in `obs['truth']` (categorical of str) when given, `var['gene_symb
 `var['gene_ids']` for 10x input) when the input has them, and `uns['input']` (path, format).
 
 Input files are only ever opened read-only. Every problem with the input (missing or corrupt
-file, wrong format, bad values or names, incomplete labels) raises `InputError` with one line
-naming the file and the problem. Checks look at the stored nonzeros only, so they stay cheap
-on large sparse matrices.
+file, wrong format, bad values or names, an empty matrix, a table that is evidently transposed,
+incomplete labels) raises `InputError` with one line naming the file and the problem. Checks
+look at the stored nonzeros, or a sample of the names, so they stay cheap on large matrices.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import gzip
 import logging
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,21 @@ _MTX_FILES = {
 # Matrix entries handled at once when converting dense input (about 32 MB of float64).
 _CHUNK_ENTRIES = 1 << 22
 _EXAMPLES = 3
+# Separators tried, in this order, when a csv/tsv file's own leaves a single column.
+_SEPARATORS = {";": "semicolon", "\t": "tab", ",": "comma", " ": "whitespace"}
+# Lines of a text table looked at to find its separator (fewer when they are long).
+_HEAD_LINES = 20
+_HEAD_CHARS = 1 << 20
+# Names that tell cells from genes. A barcode is a run of 8+ bases (10x, Drop-seq), possibly
+# with a sample prefix or a -1 / velocyto x suffix; a plate well (A1..P24) ends a name.
+_BARCODE = re.compile(r"(?<![A-Za-z])[ACGTN]{8,}x?(?![A-Za-z])")
+_PLATE_WELL = re.compile(r"(?:^|[_.:-])[A-P](?:0?[1-9]|1[0-9]|2[0-4])$")
+_ENSEMBL_GENE = re.compile(r"^ENS[A-Z]*G\d{11}(?:\.\d+)?$")
+_GENE_SYMBOL = re.compile(r"^(?=[A-Za-z0-9.-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9.-]*$")
+_NAME_SAMPLE = 1000
+_NAME_SHARE = 0.9  # share of the sampled names that must match for the names to count
+# A cells x genes reading with this many times more cells than genes probably has genes as rows.
+_CELLS_PER_GENE_SUSPECT = 10
 
 
 @dataclass
@@ -78,9 +94,13 @@ def read_counts(
     """Read raw counts and optional cell labels from `path` (file or 10x directory).
 
     fmt: one of FORMATS or "auto" (from the suffix; a directory is 10x_mtx, `.txt` is csv
-        or tsv by its header line). HDF5 files are checked to hold what `fmt` says.
+        or tsv by its header line). HDF5 files are checked to hold what `fmt` says. When the
+        csv/tsv separator leaves a single column, a semicolon, tab, comma or whitespace that
+        splits the first lines evenly is used instead, with a logged warning.
     orientation: for csv/tsv only: "cells_x_genes" (a row per cell) or "genes_x_cells".
-        The first column holds row names, the header row column names.
+        The first column holds row names, the header row column names. A table evidently
+        the other way round is refused, and far more cells than genes logged (see
+        `check_orientation`); the data are never transposed without being asked.
     label_column: a column of the input's cell annotations (h5ad `obs`, loom `col_attrs`).
     labels_table: a CSV/TSV with a header, using columns `cell` and `label` if present,
         else the first two columns; it must label exactly the cells of the matrix.
@@ -155,7 +175,7 @@ def _read_counts(
         elif fmt == "loom":
             loaded = _read_loom(path, counts_layer, label_column)
         else:
-            loaded = _read_text(path, "," if fmt == "csv" else "\t", orientation)
+            loaded = _read_text(path, fmt, orientation)
     except (InputError, MemoryError):
         raise
     except Exception as error:
@@ -173,6 +193,9 @@ def _read_counts(
             f"{path}: matrix is {n_cells} x {n_genes} but there are {len(loaded.cells)} cell "
             f"names and {len(loaded.genes)} gene names"
         )
+    check_not_empty(X, path)
+    if fmt in ("csv", "tsv"):
+        check_orientation(loaded.cells, loaded.genes, path, orientation)
     check_counts(X, path, allow_non_integer=allow_non_integer)
     cells = pd.Index(np.asarray(loaded.cells).astype(str))
     genes = _unique_gene_names(pd.Index(np.asarray(loaded.genes).astype(str)), path)
@@ -256,6 +279,71 @@ def read_labels_table(table: str | Path, cells: pd.Index) -> pd.Categorical:
         )
     labels = pd.Series(frame[label_column].to_numpy(), index=table_cells.to_numpy()).loc[cells]
     return _as_labels(labels, f"labels table {table} column {label_column!r}")
+
+
+def check_not_empty(X: Any, source: Any) -> None:
+    """Reject a matrix without a single count, before QC blames its filters for it."""
+    values = X.data if sp.issparse(X) else np.asarray(X)
+    if not values.any():
+        raise InputError(f"{source}: the count matrix is empty (all values are 0)")
+
+
+def check_orientation(cells: Any, genes: Any, source: Any, orientation: str) -> None:
+    """Stop (or warn) when a text table was evidently read the wrong way round.
+
+    Genes read as cells would go through QC and clustering as cells, and only a labels table
+    would notice. Names decide when they are clear: cell names that look like genes, with gene
+    names that look like barcodes (or cell names that are Ensembl gene ids), raise; far more
+    cells than genes, with names that do not show the orientation is right, is only logged,
+    because a table of many cells and few (e.g. highly variable) genes is valid. The data are
+    never transposed here: only the user knows which way the file is written.
+    """
+    cell_kind, gene_kind = _name_kind(cells), _name_kind(genes)
+    other = ORIENTATIONS[1 - ORIENTATIONS.index(orientation)]
+    cell_axis, gene_axis = (
+        ("rows", "columns") if orientation == ORIENTATIONS[0] else ("columns", "rows")
+    )
+    advice = f"set the dataset sheet's orientation column to {other}"
+    genes_as_cells = cell_kind == "ensembl" and gene_kind != "ensembl"
+    genes_as_cells |= cell_kind in ("ensembl", "symbols") and gene_kind == "barcodes"
+    if genes_as_cells:
+        evidence = f"its {cell_axis} look like genes ({_examples(cells)})"
+        if gene_kind == "barcodes":
+            evidence += f" and its {gene_axis} like cell barcodes ({_examples(genes)})"
+        raise InputError(f"{source}: {evidence}, but orientation is {orientation}; {advice}")
+    right_way_round = cell_kind == "barcodes" or gene_kind == "ensembl"
+    n_cells, n_genes = len(cells), len(genes)
+    if not right_way_round and n_cells >= _CELLS_PER_GENE_SUSPECT * n_genes:
+        log.warning(
+            "%s: read as %s it has %d cells but only %d genes; if its %s are genes, %s",
+            source,
+            orientation,
+            n_cells,
+            n_genes,
+            cell_axis,
+            advice,
+        )
+
+
+def _name_kind(names: Any) -> str | None:
+    """'barcodes', 'ensembl' or 'symbols' when nearly all of a sample of `names` look so."""
+    names = np.asarray(names)
+    if names.size > _NAME_SAMPLE:
+        names = names[np.linspace(0, names.size - 1, _NAME_SAMPLE).astype(int)]
+    names = [str(name) for name in names]
+
+    def share(matches) -> float:
+        return sum(map(bool, matches)) / max(len(names), 1)
+
+    barcode = [_BARCODE.search(n) or _PLATE_WELL.search(n) for n in names]
+    if share(barcode) >= _NAME_SHARE:
+        return "barcodes"
+    if share(_ENSEMBL_GENE.match(n) for n in names) >= _NAME_SHARE:
+        return "ensembl"
+    symbol = (_GENE_SYMBOL.match(n) and not b for n, b in zip(names, barcode, strict=True))
+    if share(symbol) >= _NAME_SHARE:
+        return "symbols"
+    return None
 
 
 def check_counts(X: sp.csr_matrix, source: Any, *, allow_non_integer: bool = False) -> None:
@@ -351,12 +439,16 @@ def _read_10x_mtx(path: Path) -> _Loaded:
     features = pd.read_csv(found["features"], sep="\t", header=None, dtype=str)
     barcodes = pd.read_csv(found["barcodes"], sep="\t", header=None, dtype=str)[0]
     matrix = sp.csr_matrix(scipy.io.mmread(found["matrix"]).T)  # 10x stores genes x cells
-    if matrix.shape != (len(barcodes), len(features)):
-        raise InputError(
-            f"{found['matrix']}: matrix is {matrix.shape[1]} genes x {matrix.shape[0]} cells "
-            f"but {found['features'].name} has {len(features)} rows and "
-            f"{found['barcodes'].name} {len(barcodes)}"
-        )
+    n_cells, n_genes = matrix.shape
+    for role, n_rows, n_expected, what in (
+        ("barcodes", len(barcodes), n_cells, "cell"),
+        ("features", len(features), n_genes, "gene"),
+    ):
+        if n_rows != n_expected:
+            raise InputError(
+                f"{found[role]}: {n_rows} rows, but {found['matrix'].name} has {n_expected} "
+                f"{what}s; it needs one row per {what}"
+            )
     symbols = features[1] if features.shape[1] > 1 else features[0]
     var = pd.DataFrame({"gene_symbol": symbols.to_numpy(), "gene_ids": features[0].to_numpy()})
     if features.shape[1] > 2:  # CellRanger v3: keep gene expression, drop antibody/CRISPR
@@ -410,16 +502,15 @@ def _loom_names(file: Any, path: Path, group: str, keys: tuple[str, ...]) -> np.
     )
 
 
-def _read_text(path: Path, sep: str, orientation: str) -> _Loaded:
+def _read_text(path: Path, fmt: str, orientation: str) -> _Loaded:
     """Dense CSV/TSV with names in the first column and the header row, read in chunks."""
-    with _open_text(path) as handle:
-        reader = csv.reader(handle, delimiter=sep)
-        header = next(reader, None)
-        first_row = next(reader, None)
-    if header is None:
+    head = _head_lines(path, _HEAD_LINES)
+    if not head:
         raise InputError(f"{path}: empty file")
-    if first_row is None:
+    if len(head) == 1:
         raise InputError(f"{path}: only a header row, no data")
+    sep = _text_separator(path, fmt, head)
+    header, first_row = _split_lines(head[:2], sep)
     # A header may or may not name the first (row-name) column.
     if len(header) == len(first_row) - 1:
         column_names = header
@@ -433,8 +524,8 @@ def _read_text(path: Path, sep: str, orientation: str) -> _Loaded:
     rows_per_chunk = max(1, _CHUNK_ENTRIES // max(len(column_names), 1))
     row_names, blocks = [], []
     chunks = pd.read_csv(
-        path, sep=sep, header=None, skiprows=1, index_col=0, dtype={0: str},
-        chunksize=rows_per_chunk,
+        path, sep=r"\s+" if sep == " " else sep, header=None, skiprows=1, index_col=0,
+        dtype={0: str}, chunksize=rows_per_chunk,
     )  # fmt: skip
     for chunk in chunks:
         if chunk.shape[1] != len(column_names):
@@ -454,6 +545,47 @@ def _read_text(path: Path, sep: str, orientation: str) -> _Loaded:
         matrix, row_names, column_names = matrix.T.tocsr(), column_names, row_names
     var = pd.DataFrame(index=range(len(column_names)))
     return _Loaded(matrix, row_names, column_names, var)
+
+
+def _text_separator(path: Path, fmt: str, head: list[str]) -> str:
+    """The separator of a csv/tsv table: the format's own, or one that the first lines show.
+
+    Spreadsheets save CSV with ';' where ',' is the decimal mark, and R writes spaces; read
+    with the format's separator such a file is a single column. csv.Sniffer is not used: it
+    fails on short files and on headers without a row-name field, both common here. Instead
+    a separator counts when it splits every sampled row into the same number (2 or more) of
+    fields and the header into as many, or one fewer.
+    """
+    own = "," if fmt == "csv" else "\t"
+    if len(_split_lines(head[1:2], own)[0]) > 1:
+        return own
+    for sep, name in _SEPARATORS.items():
+        if sep != own and _splits_evenly(head, sep):
+            log.warning(
+                "%s: the %s separator (%s) leaves a single column; read with the %s separator "
+                "found in its first lines",
+                path,
+                fmt,
+                _SEPARATORS[own],
+                name,
+            )
+            return sep
+    others = ", ".join(name for sep, name in _SEPARATORS.items() if sep != own)
+    raise InputError(
+        f"{path}: the {fmt} separator ({_SEPARATORS[own]}) leaves a single column, and no "
+        f"other separator ({others}) splits the first lines into a table"
+    )
+
+
+def _splits_evenly(lines: list[str], sep: str) -> bool:
+    header, *rows = _split_lines(lines, sep)
+    width = len(rows[0])
+    return width > 1 and len(header) in (width, width - 1) and all(len(r) == width for r in rows)
+
+
+def _split_lines(lines: list[str], sep: str) -> list[list[str]]:
+    """Fields of each line; a space separator also takes runs of spaces (aligned columns)."""
+    return list(csv.reader(lines, delimiter=sep, skipinitialspace=sep == " "))
 
 
 def _check_container(path: Path, fmt: str) -> None:
@@ -557,10 +689,23 @@ def _open_text(path: Path):
 
 def _first_line(path: Path) -> str:
     try:
-        with _open_text(path) as handle:
-            return handle.readline()
+        return next(iter(_head_lines(path, 1)), "")
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: cannot read as text: {_one_line(error)}") from error
+
+
+def _head_lines(path: Path, max_lines: int) -> list[str]:
+    """The first non-blank lines of a text file: at most `max_lines`, and about a MB."""
+    lines, size = [], 0
+    with _open_text(path) as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            lines.append(line)
+            size += len(line)
+            if len(lines) >= max_lines or (size > _HEAD_CHARS and len(lines) >= 2):
+                break
+    return lines
 
 
 def _suffix(path: Path) -> str:

@@ -14,6 +14,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from sclatent.errors import InputError
+from sclatent.io import check_not_empty
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +100,10 @@ def cell_filters(obs: pd.DataFrame, params: dict, has_mito: bool) -> list[CellFi
 def filter_cells_and_genes(adata, params: dict, dataset: str = "dataset"):
     """Apply QC; return (filtered AnnData, table of cells/genes each filter removed).
 
-    Raises InputError when QC would remove every cell or every gene.
+    Raises InputError when the matrix has no counts, or QC would remove every cell or gene;
+    the message suggests only a setting that can change the outcome.
     """
+    check_not_empty(adata.X, f"dataset {dataset!r}")
     has_mito = add_qc_metrics(adata, params.get("mito_prefixes") or MITO_PREFIXES)
     filters = cell_filters(adata.obs, params, has_mito)
     n_cells = adata.n_obs
@@ -126,10 +129,10 @@ def filter_cells_and_genes(adata, params: dict, dataset: str = "dataset"):
             "cells_removed_only_by_this": int(drop.sum()),
         }
     )
+    flagged_per_filter = "; ".join(f"{row['filter']}: {row['cells_flagged']}" for row in rows[:-1])
     if drop.all():
-        counts = "; ".join(f"{row['filter']}: {row['cells_flagged']}" for row in rows[:-1])
         raise InputError(
-            f"dataset {dataset!r}: QC removed all {n_cells} cells ({counts}); "
+            f"dataset {dataset!r}: QC removed all {n_cells} cells ({flagged_per_filter}); "
             "relax the qc thresholds in the config"
         )
     adata.obs["qc_pass"] = ~drop
@@ -137,12 +140,19 @@ def filter_cells_and_genes(adata, params: dict, dataset: str = "dataset"):
 
     min_cells = int(params.get("min_cells_per_gene") or 0)
     X = kept.X.tocsr()
-    cells_per_gene = np.bincount(X.indices, minlength=kept.n_vars)
+    cells_per_gene = np.bincount(X.indices[X.data != 0], minlength=kept.n_vars)
+    if not cells_per_gene.any():  # no gene setting can help: the cells with counts are gone
+        raise InputError(
+            f"dataset {dataset!r}: the {kept.n_obs} cells left after the cell filters have no "
+            f"counts (cells flagged: {flagged_per_filter}); relax the qc thresholds in the config"
+        )
     keep_genes = cells_per_gene >= min_cells
     if not keep_genes.any():
+        most = int(cells_per_gene.max())
         raise InputError(
-            f"{dataset}: gene filter removed all {kept.n_vars} genes "
-            f"(no gene is detected in >= {min_cells} cells); lower qc.min_cells_per_gene"
+            f"dataset {dataset!r}: the gene filter removed all {kept.n_vars} genes (the most "
+            f"widely detected gene is in {most} of {kept.n_obs} cells, fewer than "
+            f"qc.min_cells_per_gene = {min_cells}); lower qc.min_cells_per_gene to {most}"
         )
     rows.append(
         {
