@@ -3,8 +3,8 @@
     python benchmarks/train_speed.py                  # 10k and 100k cells: CPU (2 threads), and CUDA if present
     python benchmarks/train_speed.py --cells 10000 --models ae --devices cuda --amp bf16
 
-Synthetic sparse NB counts (cells x 2,000 genes, cell-type structure; see
-`sclatent.autoencoder.synthetic`) are generated once per cell count in chunks and shared
+Simulated counts (cells x 2,000 genes, cell-type structure; the project's simulator
+`sclatent.simulate`) are generated once per cell count and shared
 through a temporary .npz. Each (model, cells) runs in a fresh process, so its peak RSS is its
 own. Epoch time is the median over epochs after the first (warm-up); validation is on (10%)
 as in the defaults, early stopping off. 'CPU s/epoch' is the process's CPU time per epoch: on a
@@ -30,10 +30,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 def _make_data(n_cells: int, n_genes: int, path: Path) -> float:
     import scipy.sparse as sp
 
-    from sclatent.autoencoder.synthetic import synthetic_counts
+    from sclatent.simulate import simulate_counts
 
     started = time.perf_counter()
-    counts, _types = synthetic_counts(n_cells, n_genes, seed=0)
+    counts = simulate_counts(n_cells, n_genes, seed=0, n_mito_genes=0, threads=2).X
     sp.save_npz(path, counts, compressed=False)
     return time.perf_counter() - started
 
@@ -187,7 +187,7 @@ def main() -> None:
             data = Path(scratch) / f"counts_{n_cells}.npz"
             seconds = _make_data(n_cells, args.genes, data)
             print(
-                f"# {n_cells:,} x {args.genes:,} synthetic counts generated in {seconds:.1f}s",
+                f"# {n_cells:,} x {args.genes:,} simulated counts generated in {seconds:.1f}s",
                 flush=True,
             )
             for device, model in ((d, m) for d in args.devices for m in args.models):

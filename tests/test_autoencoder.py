@@ -18,15 +18,16 @@ from sclatent.autoencoder import (
     train_latent,
 )
 from sclatent.autoencoder.data import CellData
-from sclatent.autoencoder.synthetic import synthetic_hvg
 from sclatent.errors import InputError
+
+from .simulated import simulated_hvg
 
 TINY = {"hidden": [32], "latent_dim": 4, "batch_size": 32, "max_epochs": 6, "patience": 0}
 
 
 @pytest.fixture(scope="module")
 def adata():
-    return synthetic_hvg(240, 60, seed=0, n_types=3)
+    return simulated_hvg(240, 60, seed=0, n_types=3)
 
 
 def _train(adata, model="ae", params=None, **kwargs):
@@ -260,8 +261,8 @@ _CHILD = """
 import sys
 import time
 from pathlib import Path
+import anndata as ad
 from sclatent.autoencoder import train_latent
-from sclatent.autoencoder.synthetic import synthetic_hvg
 
 marker = Path(sys.argv[2])
 def announce(row):
@@ -270,7 +271,7 @@ def announce(row):
     if row["epoch"] >= 2:  # slow down so that the signal lands before the run ends
         time.sleep(0.3)
 
-adata = synthetic_hvg(240, 60, seed=0, n_types=3)
+adata = ad.read_h5ad(sys.argv[3])
 params = {"hidden": [32], "latent_dim": 4, "batch_size": 16, "max_epochs": 12, "patience": 0}
 train_latent(adata, "ae", params, seed=0, threads=1, checkpoint_dir=sys.argv[1], epoch_callback=announce)
 """
@@ -282,8 +283,11 @@ def test_sigterm_to_a_training_process(adata, tmp_path):
     import sys
     import time
 
-    marker = tmp_path / "started"
-    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(tmp_path / "ckpt"), str(marker)])
+    marker, data = tmp_path / "started", tmp_path / "hvg.h5ad"
+    adata.write_h5ad(data)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(tmp_path / "ckpt"), str(marker), str(data)]
+    )
     deadline = time.monotonic() + 120
     while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

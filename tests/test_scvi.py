@@ -8,15 +8,16 @@ import pytest
 pytest.importorskip("scvi")
 
 from sclatent.autoencoder import scvi_latent  # noqa: E402
-from sclatent.autoencoder.synthetic import synthetic_hvg  # noqa: E402
 from sclatent.errors import InputError  # noqa: E402
+
+from .simulated import simulated_hvg  # noqa: E402
 
 TINY = {"n_latent": 4, "n_hidden": 32, "max_epochs": 3, "batch_size": 64}
 
 
 @pytest.fixture(scope="module")
 def adata():
-    return synthetic_hvg(300, 80, seed=0, n_types=3)
+    return simulated_hvg(300, 80, seed=0, n_types=3)
 
 
 @pytest.fixture(scope="module")
