@@ -6,7 +6,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 2
-export OMP_WAIT_POLICY := PASSIVE
 
 .PHONY: run test lint report clean-results
 

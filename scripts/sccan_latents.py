@@ -1,9 +1,12 @@
-"""Rule sccan: scCAN's neural part (scaling, gene filter, VAE ensemble) on the QC'd counts."""
+"""Rule sccan: scCAN's neural part (scaling, gene filter, VAE ensemble) on the QC'd counts,
+checkpointed (SIGTERM saves and exits 143; the rerun resumes)."""
 
 from sclatent.runtime import run_rule
 
 
 def main(smk):
+    from pathlib import Path
+
     import anndata as ad
     import pandas as pd
 
@@ -19,6 +22,8 @@ def main(smk):
         layer=None,
         device=smk.params.device,
         threads=smk.threads,
+        # not a declared output: kept when the job fails, so a rerun resumes the networks
+        checkpoint_dir=Path(smk.output.latents).parent / "checkpoints",
     )
     holder = ad.AnnData(obs=pd.DataFrame(index=counts.obs_names))
     for name, latent in zip(names, latents, strict=True):

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+import sclatent.runtime  # noqa: F401 - OMP_WAIT_POLICY before a test module loads torch
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 

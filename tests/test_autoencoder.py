@@ -192,6 +192,11 @@ def test_device_auto_is_cpu_without_gpu(monkeypatch, adata):
     assert _train(adata, params={"max_epochs": 1, "amp": "bf16"}, device="auto").device == "cpu"
     with pytest.raises(InputError, match="device 'tpu'"):
         select_device("tpu")
+    # training.on_missing_gpu: error (profiles/slurm), handed to the job by run_rule
+    monkeypatch.setenv("SCLATENT_ON_MISSING_GPU", "error")
+    with pytest.raises(InputError, match=r"device 'cuda' requested .*on_missing_gpu: error"):
+        select_device("cuda")
+    assert select_device("auto").type == "cpu"
 
 
 def test_count_model_needs_counts_and_size_factor(adata):

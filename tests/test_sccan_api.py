@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import anndata as ad
 import numpy as np
 import pytest
@@ -9,7 +11,13 @@ import scipy.sparse as sp
 from sklearn.metrics import adjusted_rand_score
 
 from sclatent.errors import InputError
-from sclatent.sccan import cluster_latents, default_params, resolve_params, sccan_cluster
+from sclatent.sccan import (
+    cluster_latents,
+    default_params,
+    resolve_params,
+    sccan_cluster,
+    sccan_latents,
+)
 from sclatent.sccan.scaling import scale_counts
 
 # small and quick: two models, two snapshots, few epochs (the algorithm is unchanged)
@@ -152,3 +160,155 @@ def test_sketch_sample_gives_rare_groups_more_than_their_share():
     # transfer: a cell takes the majority label of its nearest sampled cells
     labels = transfer_labels([z, z + 0.01], sketch, truth[sketch], neighbors=10)
     np.testing.assert_array_equal(labels, truth)
+
+
+# ---- the VAEs train through the project's Trainer: device, log lines, NaN guard, resume ----
+
+
+def _vae_views(counts, **kwargs):
+    """The faithful flavour's VAE latents of `counts` with the quick settings (gene filter on)."""
+    latents, names, genes_used, _ = sccan_latents(
+        counts, "faithful", QUICK | {"n_genes": 150}, seed=3, threads=1, **kwargs
+    )
+    return latents, names, genes_used
+
+
+@pytest.fixture(scope="module")
+def counts_and_views():
+    counts, _ = synthetic_counts()
+    return counts, _vae_views(counts)
+
+
+def test_vae_epochs_are_logged_and_a_cuda_request_falls_back(counts_and_views, caplog, monkeypatch):
+    import torch
+
+    counts, (reference, _, _) = counts_and_views
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with caplog.at_level(logging.INFO, logger="sclatent"):
+        latents, _, _ = _vae_views(counts, device="cuda")
+    assert "device 'cuda' requested but this machine has none: training on cpu" in caplog.text
+    for line in ("epoch 1/1 (gene filter 3) train_loss", "epoch 1/5 (VAE 2 warm-up) train_loss"):
+        assert line in caplog.text
+    assert "epoch 5/5 (VAE 2) train_loss" in caplog.text
+    for latent, same in zip(latents, reference, strict=True):
+        np.testing.assert_array_equal(latent, same)
+    monkeypatch.setenv("SCLATENT_ON_MISSING_GPU", "error")  # what profiles/slurm asks for
+    with pytest.raises(InputError, match="device 'cuda' requested but this machine has none"):
+        _vae_views(counts, device="cuda")
+
+
+def test_vae_divergence_stops_training(counts_and_views, monkeypatch):
+    from sclatent.autoencoder import TrainingDiverged
+    from sclatent.sccan.latent import StackedBayesianAE
+
+    monkeypatch.setattr(
+        StackedBayesianAE, "warmup_loss", staticmethod(lambda out, batch: out[0].sum() * np.nan)
+    )
+    with pytest.raises(TrainingDiverged, match="epoch 1"):
+        _vae_views(counts_and_views[0])
+
+
+def test_sigterm_inside_a_snapshot_epoch_saves_checkpoint_and_resumes_bitwise(
+    counts_and_views, tmp_path, monkeypatch
+):
+    import os
+    import signal
+
+    import torch
+
+    from sclatent.autoencoder import TrainingInterrupted
+    from sclatent.autoencoder.data import CellData
+
+    counts, (reference, names, genes_used) = counts_and_views
+    calls = {"n": 0}
+    real_batch = CellData.batch
+
+    def batch_then_sigterm(self, rows):
+        calls["n"] += 1
+        # 50 batches an epoch: 3 gene-filter replicates x 1 epoch, then VAE 1's epochs 1-5
+        # (warm-up, 2 training, 2 snapshot epochs); call 360 is step 10 of its last epoch
+        if calls["n"] == 360:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_batch(self, rows)
+
+    monkeypatch.setattr(CellData, "batch", batch_then_sigterm)
+    with pytest.raises(TrainingInterrupted) as stopped:
+        _vae_views(counts, checkpoint_dir=tmp_path)
+    assert stopped.value.code == 128 + signal.SIGTERM
+    monkeypatch.setattr(CellData, "batch", real_batch)
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handler removed again
+    state = torch.load(tmp_path / "vae1" / "checkpoint.pt", weights_only=True)
+    assert (state["epoch"], state["step"], len(state["snapshots"])) == (4, 10, 1)
+    for replicate in (1, 2, 3):
+        checkpoint = tmp_path / f"gene_filter{replicate}" / "checkpoint.pt"
+        assert torch.load(checkpoint, weights_only=True)["finished"]
+    resumed, resumed_names, resumed_genes = _vae_views(counts, checkpoint_dir=tmp_path)
+    assert resumed_names == names
+    np.testing.assert_array_equal(resumed_genes, genes_used)
+    for latent, same in zip(resumed, reference, strict=True):
+        np.testing.assert_array_equal(latent, same)
+    assert not tmp_path.exists()  # checkpoints are removed once every latent is computed
+
+
+_CHILD = """
+import sys
+import time
+from pathlib import Path
+
+import scipy.sparse as sp
+
+from sclatent.autoencoder.data import CellData
+from sclatent.sccan.api import sccan_latents
+
+marker = Path(sys.argv[3])
+real_batch = CellData.batch
+calls = [0]
+
+
+def announce(self, rows):
+    calls[0] += 1
+    if calls[0] == 300:  # inside VAE 1
+        marker.write_text("training")
+    if calls[0] >= 300:  # slow down so that the signal lands before the run ends
+        time.sleep(0.02)
+    return real_batch(self, rows)
+
+
+CellData.batch = announce
+params = {
+    "n_models": 2, "n_snapshots": 2, "warmup_epochs": 1, "train_epochs": 2,
+    "gene_filter_epochs": 1, "n_genes": 150,
+}
+sccan_latents(
+    sp.load_npz(sys.argv[1]), "faithful", params, seed=3, threads=1, checkpoint_dir=sys.argv[2]
+)
+"""
+
+
+def test_sigterm_to_a_sccan_process(counts_and_views, tmp_path):
+    """What SLURM preemption does to rule sccan: SIGTERM -> checkpoint, exit 143; the rerun
+    reuses the finished networks, resumes the interrupted VAE and ends where an uninterrupted
+    run ends."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import torch
+
+    counts, (reference, _, _) = counts_and_views
+    sp.save_npz(tmp_path / "counts.npz", counts)
+    marker, checkpoints = tmp_path / "started", tmp_path / "ckpt"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(tmp_path / "counts.npz"), str(checkpoints), str(marker)]
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(timeout=60) == 128 + signal.SIGTERM
+    state = torch.load(checkpoints / "vae1" / "checkpoint.pt", weights_only=True)
+    assert not state["finished"] and 2 <= state["epoch"] <= 5
+    resumed, _, _ = _vae_views(counts, checkpoint_dir=checkpoints)
+    for latent, same in zip(resumed, reference, strict=True):
+        np.testing.assert_array_equal(latent, same)

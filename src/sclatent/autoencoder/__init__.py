@@ -10,10 +10,8 @@ the submodules themselves, so the static env check sees what each step needs.
 """
 
 import importlib
-import os
 
-# must precede the first torch import: busy-waiting OpenMP threads starve other processes
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import sclatent.runtime  # noqa: F401 - sets OMP_WAIT_POLICY before any submodule loads torch
 
 _WHERE = {
     "TrainResult": "api",

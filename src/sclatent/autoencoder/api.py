@@ -16,7 +16,7 @@ import torch
 from sclatent.errors import InputError
 from sclatent.runtime import set_threads
 
-from .data import CellData
+from .data import CellData, digest, encode
 from .device import select_device
 from .model import FittedAutoencoder, as_csr, build_network, count_inputs
 from .params import AUTOENCODER_MODELS, LIKELIHOODS, auto_max_epochs, resolve_params
@@ -38,18 +38,6 @@ class TrainResult:
     best_epoch: int
     stopped_early: bool
     resumed_from_epoch: int | None  # epoch of the checkpoint this run continued from
-
-
-def _digest(*matrices) -> str:
-    """A cheap fingerprint of the training data, so a checkpoint is never resumed on other data."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for matrix in matrices:
-        if matrix is not None:
-            for part in (matrix.indptr, matrix.indices, matrix.data):
-                digest.update(np.ascontiguousarray(part).view(np.uint8))
-    return digest.hexdigest()
 
 
 def _reset_gpu_peak(device: torch.device) -> None:
@@ -120,7 +108,7 @@ def train_latent(
         "seed": seed,
         "n_cells": x.shape[0],
         "n_genes": x.shape[1],
-        "data_digest": _digest(x, counts),
+        "data_digest": digest(x, counts),
     }
     log.info(
         "training %s on %d cells x %d genes (%d parameters)",
@@ -135,10 +123,11 @@ def train_latent(
         fingerprint=fingerprint,
         epoch_callback=epoch_callback,
         restart_stale=restart_stale,
+        retrain_finished=restart_stale,
     ).fit()
 
     fitted = FittedAutoencoder(network, model, params, x.shape[1])
-    latent = fitted.encode_data(data)
+    latent = encode(network, data)
     if checkpoint_dir:
         fitted.save(checkpoint_dir)
     adata_hvg.obsm[key_added or f"X_{model}"] = latent

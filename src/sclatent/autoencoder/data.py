@@ -62,6 +62,36 @@ class DeviceRows:
         return out.scatter_add_(1, columns, values)
 
 
+def even_batches(n_cells: int, batch_size: int) -> list[int]:
+    """Sizes of ceil(n / batch_size) minibatches that differ by at most one cell."""
+    n_batches = max(1, -(-n_cells // batch_size))
+    return [n_cells // n_batches + (i < n_cells % n_batches) for i in range(n_batches)]
+
+
+def fixed_batches(
+    n_cells: int, batch_size: int, *, drop_last: bool = False, min_size: int = 1
+) -> list[int]:
+    """Sizes of minibatches of exactly `batch_size` cells, as a torch DataLoader cuts them: the
+    last, smaller one is kept unless `drop_last` or it has fewer than `min_size` cells."""
+    sizes = [batch_size] * (n_cells // batch_size)
+    rest = n_cells % batch_size
+    if rest and not drop_last and rest >= min_size:
+        sizes.append(rest)
+    return sizes
+
+
+def digest(*matrices: sp.csr_matrix | None) -> str:
+    """A cheap fingerprint of CSR matrices, so a checkpoint is never resumed on other data."""
+    import hashlib
+
+    hashed = hashlib.sha256()
+    for matrix in matrices:
+        if matrix is not None:
+            for part in (matrix.indptr, matrix.indices, matrix.data):
+                hashed.update(np.ascontiguousarray(part).view(np.uint8))
+    return hashed.hexdigest()
+
+
 @dataclass
 class Batch:
     x: torch.Tensor
@@ -101,11 +131,15 @@ class CellData:
             log_sf = torch.from_numpy(np.log(np.asarray(size_factor, dtype=np.float32)))
             self.log_size_factor = log_sf.to(device)
 
-    def split(self, cells: torch.Tensor, n_batches: int) -> list:
-        """Minibatch row indices in the form the row source wants (device tensor or numpy)."""
+    def split(self, cells: torch.Tensor, sizes: list[int]) -> list:
+        """The first sum(sizes) `cells` cut into minibatches of `sizes`, as row indices in the
+        form the row source wants (device tensor or numpy)."""
+        cells = cells[: sum(sizes)]
+        if not sizes:
+            return []
         if self.on_device:
-            return list(torch.tensor_split(cells.to(self.device), n_batches))
-        return np.array_split(cells.numpy(), n_batches)
+            return list(torch.split(cells.to(self.device), sizes))
+        return np.split(cells.numpy(), np.cumsum(sizes)[:-1])
 
     def batch(self, rows) -> Batch:
         x = self.x.dense(rows)
@@ -113,3 +147,12 @@ class CellData:
             return Batch(x, x, None)
         log_sf_rows = torch.as_tensor(rows, device=self.log_size_factor.device)
         return Batch(x, self.counts.dense(rows), self.log_size_factor[log_sf_rows])
+
+
+@torch.no_grad()
+def encode(network: torch.nn.Module, data: CellData, chunk: int = 4096) -> np.ndarray:
+    """`network.encode` of every cell of `data` (cells x latent, float32, in order), in eval
+    mode and a chunk of cells at a time, so no dense copy of the whole matrix is made."""
+    network.eval()
+    rows = data.split(torch.arange(data.n_cells), even_batches(data.n_cells, chunk))
+    return torch.cat([network.encode(data.x.dense(r)).float().cpu() for r in rows]).numpy()

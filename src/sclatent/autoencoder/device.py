@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import torch
 
 from sclatent.errors import InputError
+from sclatent.runtime import ON_MISSING_GPU
 
 log = logging.getLogger("sclatent.autoencoder")
 
@@ -18,19 +20,27 @@ def _mps_available() -> bool:
 
 
 def select_device(device: str = "auto") -> torch.device:
-    """'auto' -> cuda if available, else mps, else cpu; an absent GPU falls back to cpu (logged)."""
+    """'auto' -> cuda if available, else mps, else cpu; every network trains where this says.
+
+    An explicit 'cuda' or 'mps' that is not there falls back to the CPU with a warning, or
+    raises InputError when the environment variable SCLATENT_ON_MISSING_GPU is 'error' (the
+    SLURM profile's setting: a GPU job on a CPU node would train for hours).
+    """
     if device not in DEVICE_CHOICES:
         raise InputError(
             f"device '{device}' is unknown (choose one of {', '.join(DEVICE_CHOICES)})"
         )
+    available = {"cuda": torch.cuda.is_available(), "mps": _mps_available(), "cpu": True}
     chosen = device
     if device == "auto":
-        chosen = "cuda" if torch.cuda.is_available() else "mps" if _mps_available() else "cpu"
-    elif device == "cuda" and not torch.cuda.is_available():
-        log.warning("device 'cuda' requested but no CUDA GPU is visible: training on cpu")
-        chosen = "cpu"
-    elif device == "mps" and not _mps_available():
-        log.warning("device 'mps' requested but MPS is not available: training on cpu")
+        chosen = next(kind for kind in ("cuda", "mps", "cpu") if available[kind])
+    elif not available[device]:
+        if os.environ.get(ON_MISSING_GPU) == "error":
+            raise InputError(
+                f"device '{device}' requested but this machine has none "
+                "(training.on_missing_gpu: error); run the job on a GPU node"
+            )
+        log.warning("device '%s' requested but this machine has none: training on cpu", device)
         chosen = "cpu"
     selected = torch.device(chosen)
     if selected.type == "cuda":

@@ -15,7 +15,7 @@ import torch
 
 from sclatent.errors import InputError
 
-from .data import CellData
+from .data import CellData, encode
 from .device import select_device
 from .networks import Autoencoder
 from .params import LIKELIHOODS, resolve_params
@@ -86,22 +86,11 @@ class FittedAutoencoder:
                 f"hvg AnnData has {x.shape[1]} genes; the model was trained on {self.n_genes}"
             )
 
-    @torch.no_grad()
-    def encode_data(self, data: CellData) -> np.ndarray:
-        """Latent coordinates (cells x latent_dim, float32) of every cell of `data`, in order."""
-        self.network.eval()
-        cells = torch.arange(data.n_cells)
-        parts = [
-            self.network.encode(data.x.dense(rows)).float().cpu()
-            for rows in data.split(cells, max(1, -(-data.n_cells // _CHUNK)))
-        ]
-        return torch.cat(parts).numpy()
-
     def encode(self, adata) -> np.ndarray:
         """Latent coordinates of the cells of `adata` (its X: log-normalised HVGs)."""
         x = as_csr(adata.X, "hvg AnnData X")
         self._check_genes(x)
-        return self.encode_data(CellData(x, self.device))
+        return encode(self.network, CellData(x, self.device))
 
     def _inputs(self, adata) -> tuple[sp.csr_matrix, float | None]:
         """X of `adata`, and for count models the constant that puts NB means on X's scale."""

@@ -1,8 +1,14 @@
-"""Minibatch training of an `Autoencoder`: AdamW, early stopping, checkpoints and resume.
+"""The one training loop of every network: AdamW, early stopping, checkpoints and resume.
+
+The autoencoders train in one phase until early stopping or max_epochs. Other schedules are
+a list of `Phase`s: each starts a fresh optimiser and may change the loss, constrain weights
+after each step or encode every cell after its last epochs (scCAN's warm-up, training and
+snapshot epochs, sclatent.sccan.latent). Every network gets the same per-epoch log line, NaN
+guard, device handling, checkpoints and resume.
 
 Everything a run needs to continue exactly where it stopped is one checkpoint file (model,
-optimizer, early-stopping state, RNG states, epoch, position inside the epoch, history),
-written atomically every few epochs, when training ends, when an exception leaves the loop
+optimizer, early-stopping state, RNG states, epoch, position inside the epoch, history,
+snapshots), written atomically every few epochs, when training ends, when an exception leaves the loop
 between two steps and when SIGTERM arrives (SLURM preemption or time limit). A rerun with the
 same checkpoint directory resumes from it; on CPU it ends bitwise identical to a run that was
 never interrupted. Checkpoints hold only tensors and plain Python values, so they load with
@@ -18,17 +24,18 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
 from sclatent.errors import InputError
 
-from .data import CellData
-from .networks import Autoencoder
+from .data import Batch, CellData, encode, even_batches
 
 log = logging.getLogger("sclatent.autoencoder")
 
@@ -43,6 +50,23 @@ class TrainingInterrupted(SystemExit):
 
 class TrainingDiverged(RuntimeError):
     """The training loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class Phase:
+    """Consecutive epochs with one loss; every phase starts with a fresh optimiser.
+
+    loss(out, batch): None is the network's own `loss`. after_step(network): run after every
+    optimiser step (a weight constraint). snapshots: the phase's last that many epochs each
+    end with `network.encode` of every cell of the trainer's `snapshot_data`, kept in order
+    in `Trainer.snapshots` and in the checkpoint. name: shown in the per-epoch log line.
+    """
+
+    epochs: int
+    name: str = ""
+    loss: Callable[[Any, Batch], torch.Tensor] | None = None
+    after_step: Callable[[torch.nn.Module], None] | None = None
+    snapshots: int = 0
 
 
 def corrupt(x: torch.Tensor, params: dict, generator: torch.Generator) -> torch.Tensor:
@@ -94,12 +118,28 @@ def _clone_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {key: value.detach().clone() for key, value in module.state_dict().items()}
 
 
+def _adamw(params: dict) -> Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]:
+    return lambda weights: torch.optim.AdamW(
+        weights, lr=params["lr"], weight_decay=params["weight_decay"]
+    )
+
+
 class Trainer:
-    """Fits an `Autoencoder` to `CellData` with the settings of `params` (see `params.py`)."""
+    """Fits a network (`forward`, `loss(out, target, log_size_factor)`, `encode`) to `CellData`.
+
+    params: the training settings of `params.py` (lr, weight_decay, batch_size, max_epochs,
+    val_fraction, patience, min_delta, checkpoint_every, amp, optional corruption).
+    phases: the schedule (default: one phase of max_epochs); optimizer: builds each phase's
+    optimiser from the weights (default AdamW with lr and weight_decay); batch_sizes: the
+    minibatch sizes of an epoch from the number of training cells (default: even_batches of
+    batch_size); restore_best: end on the weights of the best epoch rather than the last.
+    restart_stale: discard a checkpoint of other settings or data instead of refusing it;
+    retrain_finished: discard a finished checkpoint instead of reusing it.
+    """
 
     def __init__(
         self,
-        network: Autoencoder,
+        network: torch.nn.Module,
         data: CellData,
         params: dict,
         *,
@@ -108,6 +148,12 @@ class Trainer:
         fingerprint: dict | None = None,
         epoch_callback: Callable[[dict], None] | None = None,
         restart_stale: bool = False,
+        retrain_finished: bool = False,
+        phases: Sequence[Phase] | None = None,
+        optimizer: Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer] | None = None,
+        batch_sizes: Callable[[int], list[int]] | None = None,
+        restore_best: bool = True,
+        snapshot_data: CellData | None = None,
     ) -> None:
         self.network = network
         self.data = data
@@ -119,9 +165,15 @@ class Trainer:
         # a workflow re-running a job wants a fresh model unless an interrupted run of the
         # very same settings and data can be continued
         self.restart_stale = restart_stale
-        self.optimizer = torch.optim.AdamW(
-            network.parameters(), lr=params["lr"], weight_decay=params["weight_decay"]
-        )
+        self.retrain_finished = retrain_finished
+        phases = phases if phases is not None else [Phase(params["max_epochs"])]
+        self.phases = [phase for phase in phases if phase.epochs > 0]
+        self.max_epochs = sum(phase.epochs for phase in self.phases)
+        self.restore_best = restore_best
+        self.snapshot_data = snapshot_data
+        self.snapshots: list[np.ndarray] = []
+        self.new_optimizer = optimizer or _adamw(params)
+        self.optimizer = self.new_optimizer(network.parameters())
         self.amp_dtype = None
         if self.device.type == "cuda" and params["amp"] != "none":
             self.amp_dtype = torch.bfloat16 if params["amp"] == "bf16" else torch.float16
@@ -138,7 +190,9 @@ class Trainer:
         if n_val >= data.n_cells:
             n_val = 0
         self.val_cells, self.train_cells = order[:n_val].sort().values, order[n_val:]
-        self.n_batches = max(1, math.ceil(len(self.train_cells) / params["batch_size"]))
+        batch_sizes = batch_sizes or (lambda n: even_batches(n, params["batch_size"]))
+        self.batch_sizes = batch_sizes(len(self.train_cells))
+        self.n_batches = len(self.batch_sizes)
 
         self.epoch = 0  # completed epochs
         self.step = 0  # completed steps of the current epoch
@@ -187,6 +241,7 @@ class Trainer:
                 "noise": self.noise_generator.get_state(),
             },
             "history": self.history,
+            "snapshots": [torch.from_numpy(snapshot) for snapshot in self.snapshots],
         }
 
     def _load_state(self, state: dict) -> None:
@@ -216,6 +271,7 @@ class Trainer:
         self.epoch_shuffle_state = rng["shuffle"]
         self.noise_generator.set_state(rng["noise"])
         self.history = {column: list(state["history"][column]) for column in HISTORY_COLUMNS}
+        self.snapshots = [snapshot.numpy() for snapshot in state.get("snapshots", [])]
         self.resumed_from = (self.epoch, self.step)
 
     def save_checkpoint(self) -> None:
@@ -229,10 +285,9 @@ class Trainer:
         # on the CPU: RNG states must stay there; weights and optimizer state are copied
         # onto the device by load_state_dict
         state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=True)
-        if self.restart_stale and (
-            state.get("finished") or state.get("fingerprint") != self.fingerprint
-        ):
-            reason = "finished" if state.get("finished") else "of other settings or data"
+        finished = self.retrain_finished and state.get("finished")
+        if finished or (self.restart_stale and state.get("fingerprint") != self.fingerprint):
+            reason = "finished" if finished else "of other settings or data"
             log.info("starting over: the checkpoint %s is %s", self.checkpoint_path, reason)
             self.checkpoint_path.unlink()
             return
@@ -247,14 +302,28 @@ class Trainer:
             return contextlib.nullcontext()
         return torch.autocast(device_type="cuda", dtype=self.amp_dtype)
 
-    def _train_step(self, rows) -> torch.Tensor:
+    def _phase(self) -> tuple[int, int, Phase]:
+        """Index, first epoch and settings of the phase the next epoch belongs to."""
+        start = 0
+        for index, phase in enumerate(self.phases):
+            if self.epoch < start + phase.epochs:
+                return index, start, phase
+            start += phase.epochs
+        return len(self.phases) - 1, start - self.phases[-1].epochs, self.phases[-1]
+
+    def _loss(self, phase: Phase, out, batch: Batch) -> torch.Tensor:
+        if phase.loss is not None:
+            return phase.loss(out, batch)
+        return self.network.loss(out, batch.target, batch.log_size_factor)
+
+    def _train_step(self, phase: Phase, rows) -> torch.Tensor:
         batch = self.data.batch(rows)
         x = batch.x
         if "corruption" in self.params:
             x = corrupt(x, self.params, self.noise_generator)
         with self._autocast():
             out = self.network(x)
-        loss = self.network.loss(out, batch.target, batch.log_size_factor)
+        loss = self._loss(phase, out, batch)
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler:
             self.scaler.scale(loss).backward()
@@ -263,19 +332,22 @@ class Trainer:
         else:
             loss.backward()
             self.optimizer.step()
+        if phase.after_step is not None:
+            with torch.no_grad():
+                phase.after_step(self.network)
         return loss.detach()
 
     @torch.no_grad()
     def mean_loss(self, cells: torch.Tensor) -> float:
         """Loss of `cells` in eval mode on clean input (no dropout, no corruption)."""
         self.network.eval()
+        phase = self._phase()[2]
         total = torch.zeros((), device=self.device)
-        n_batches = max(1, math.ceil(len(cells) / _EVAL_BATCH))
-        for rows in self.data.split(cells, n_batches):
+        for rows in self.data.split(cells, even_batches(len(cells), _EVAL_BATCH)):
             batch = self.data.batch(rows)
             with self._autocast():
                 out = self.network(batch.x)
-            total += self.network.loss(out, batch.target, batch.log_size_factor) * len(rows)
+            total += self._loss(phase, out, batch) * len(rows)
         return total.item() / len(cells)
 
     def _end_epoch(self, train_loss: float, val_loss: float, seconds: float) -> None:
@@ -292,39 +364,46 @@ class Trainer:
         monitored = val_loss if len(self.val_cells) else train_loss
         if monitored < self.best_loss - self.params["min_delta"]:
             self.best_loss, self.best_epoch, self.bad_epochs = monitored, self.epoch, 0
-            self.best_state = _clone_state(self.network)
         else:
             self.bad_epochs += 1
+        if self.restore_best and self.best_epoch == self.epoch:
+            self.best_state = _clone_state(self.network)
         patience = self.params["patience"]
         self.stopped_early = patience > 0 and self.bad_epochs >= patience
-        self.finished = self.stopped_early or self.epoch >= self.params["max_epochs"]
+        self.finished = self.stopped_early or self.epoch >= self.max_epochs
 
     def _run_epoch(self, stop: _StopSignals) -> None:
+        index, start, phase = self._phase()
+        if index > 0 and self.epoch == start and self.step == 0:
+            self.optimizer = self.new_optimizer(self.network.parameters())
         # resumed inside an epoch, the generator holds that epoch's start state (see _state),
         # so the same permutation is drawn again
         self.epoch_shuffle_state = self.shuffle_generator.get_state()
         order = torch.randperm(len(self.train_cells), generator=self.shuffle_generator)
-        batches = self.data.split(self.train_cells[order], self.n_batches)
+        batches = self.data.split(self.train_cells[order], self.batch_sizes)
         started = time.perf_counter() - self.epoch_seconds
         self.network.train()
-        for index in range(self.step, self.n_batches):
+        for step in range(self.step, self.n_batches):
             self._between_steps = False
-            loss = self._train_step(batches[index])
-            self.loss_sum += loss * len(batches[index])
-            self.step = index + 1
+            loss = self._train_step(phase, batches[step])
+            self.loss_sum += loss * len(batches[step])
+            self.step = step + 1
             self._between_steps = True
             if stop.received is not None:
                 self.epoch_seconds = time.perf_counter() - started
                 raise TrainingInterrupted(128 + stop.received)
-        train_loss = self.loss_sum.item() / len(self.train_cells)
+        train_loss = self.loss_sum.item() / max(sum(self.batch_sizes), 1)
         val_loss = self.mean_loss(self.val_cells) if len(self.val_cells) else math.nan
-        seconds = time.perf_counter() - started
         self._between_steps = False
+        if self.epoch - start >= phase.epochs - phase.snapshots:
+            self.snapshots.append(encode(self.network, self.snapshot_data))
+        seconds = time.perf_counter() - started
         self._end_epoch(train_loss, val_loss, seconds)
         self._between_steps = True
         log.info(
-            "epoch %d/%d train_loss %.5f val_loss %.5f %.2fs %s",
-            self.epoch, self.params["max_epochs"], train_loss, val_loss, seconds, self.device.type,
+            "epoch %d/%d%s train_loss %.5f val_loss %.5f %.2fs %s",
+            self.epoch, self.max_epochs, f" ({phase.name})" if phase.name else "",
+            train_loss, val_loss, seconds, self.device.type,
         )  # fmt: skip
         if self.stopped_early:
             log.info("early stopping: no improvement for %d epochs", self.bad_epochs)
@@ -334,7 +413,7 @@ class Trainer:
             )
 
     def fit(self) -> Trainer:
-        """Train until early stopping or max_epochs (resuming if a checkpoint exists); keep the best weights."""
+        """Train through the phases or until early stopping (resuming if a checkpoint exists)."""
         self._resume()
         with _StopSignals() as stop:
             try:

@@ -7,11 +7,13 @@ import logging
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
 from sclatent.errors import InputError
+from sclatent.runtime import set_threads
 from sclatent.sccan.params import resolve_params
 
 log = logging.getLogger("sclatent.sccan")
@@ -78,33 +80,6 @@ def _plain(value):
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return "none" if value is None else value
-
-
-@contextmanager
-def _thread_limits(threads: int | None):
-    """BLAS, numba and torch limited to `threads` inside the block (unchanged if None)."""
-    if threads is None:
-        yield
-        return
-    import sys
-
-    import numba
-    from threadpoolctl import threadpool_limits
-
-    threads = max(1, int(threads))
-    numba_before = numba.get_num_threads()
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    torch = sys.modules.get("torch")
-    torch_before = torch.get_num_threads() if torch else None
-    if torch:
-        torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(limits=threads):
-            yield
-    finally:
-        numba.set_num_threads(numba_before)
-        if torch:
-            torch.set_num_threads(torch_before)
 
 
 class _Clock:
@@ -199,39 +174,45 @@ def sccan_latents(
     layer: str | None = None,
     device: str = "auto",
     threads: int | None = None,
+    checkpoint_dir: str | Path | None = None,
 ) -> tuple[list[np.ndarray], list[str], np.ndarray | None, dict]:
     """Steps 1-3 (scaling, gene filter, VAE ensemble) plus the optional PCA view.
 
     Returns (latents, names, genes_used, timings); `cluster_latents` takes it from there.
+    With `checkpoint_dir` the networks checkpoint there and a rerun resumes them (SIGTERM
+    saves a checkpoint and exits with status 143, `TrainingInterrupted`).
     """
     params = resolve_params(flavour, params)
+    if threads is not None:
+        set_threads(threads)
     clock = _Clock()
     counts = _counts_of(data, layer)
     latents, names, genes_used = [], [], None
-    with _thread_limits(threads):
-        few_cells = counts.shape[0] < params["vae_min_cells"] and params["pca_view_components"]
-        if params["use_vae"] and not few_cells:
-            from sclatent.sccan.scaling import scale_counts
+    few_cells = counts.shape[0] < params["vae_min_cells"] and params["pca_view_components"]
+    if params["use_vae"] and not few_cells:
+        from sclatent.autoencoder.device import select_device
+        from sclatent.sccan import latent
+        from sclatent.sccan.scaling import scale_counts
 
-            with clock.step("scaling"):
-                scaled, kept = scale_counts(counts, log_threshold=params["log_threshold"])
-            from sclatent.sccan import latent
-
-            torch_device = latent.pick_device(device)
-            log.info("scCAN latents on %s", torch_device)
-            with _thread_limits(threads):  # torch is imported now: limit it too
-                latents, names, used = latent.vae_latents(
-                    scaled, params, seed=seed, device=torch_device, timings=clock.timings
-                )
-            genes_used = kept[used]
-            if params["vae_views"] == "last":
-                last = f"_snapshot{params['n_snapshots']}"
-                keep = [i for i, name in enumerate(names) if name.endswith(last)]
-                latents, names = [latents[i] for i in keep], [names[i] for i in keep]
-        if params["pca_view_components"]:
-            with clock.step("pca"):
-                latents.append(pca_view(counts, params["pca_view_components"], seed=seed))
-                names.append("pca")
+        with clock.step("scaling"):
+            scaled, kept = scale_counts(counts, log_threshold=params["log_threshold"])
+        latents, names, used = latent.vae_latents(
+            scaled,
+            params,
+            seed=seed,
+            device=select_device(device),
+            timings=clock.timings,
+            checkpoint_dir=checkpoint_dir,
+        )
+        genes_used = kept[used]
+        if params["vae_views"] == "last":
+            last = f"_snapshot{params['n_snapshots']}"
+            keep = [i for i, name in enumerate(names) if name.endswith(last)]
+            latents, names = [latents[i] for i in keep], [names[i] for i in keep]
+    if params["pca_view_components"]:
+        with clock.step("pca"):
+            latents.append(pca_view(counts, params["pca_view_components"], seed=seed))
+            names.append("pca")
     return latents, names, genes_used, clock.timings
 
 
@@ -346,26 +327,27 @@ def cluster_latents(
     if k is not None and (isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1):
         raise InputError(f"sccan: k must be a positive integer, got {k!r}")
     names = list(names) if names is not None else [f"latent{i + 1}" for i in range(len(latents))]
+    if threads is not None:
+        set_threads(threads)
     clock = _Clock()
-    with _thread_limits(threads):
-        key = (tuple(names), seed, *(params[name] for name in FUSION_KEYS))
-        with clock.step("sampling_affinity_fusion"):
-            if fusion_cache is not None and key in fusion_cache:
-                sample, fused = fusion_cache[key]
-            else:
-                sample, fused = fuse_sample(latents, params, seed=seed)
-                if fusion_cache is not None:
-                    fusion_cache[key] = (sample, fused)
-        with clock.step("k_estimation"):
-            found = choose_k(fused, params)
-        chosen = found["k"] if k is None else int(min(k, len(sample) - 1))
-        with clock.step("spectral_clustering"):
-            sample_labels = spectral.spectral_clustering(fused, chosen, params["eigen_solver"])
-        with clock.step("transfer"):
-            views = latents if params["transfer"] == "all_latents" else latents[:1]
-            labels = bigdata.transfer_labels(
-                views, sample, sample_labels, neighbors=params["transfer_neighbors"]
-            )
+    key = (tuple(names), seed, *(params[name] for name in FUSION_KEYS))
+    with clock.step("sampling_affinity_fusion"):
+        if fusion_cache is not None and key in fusion_cache:
+            sample, fused = fusion_cache[key]
+        else:
+            sample, fused = fuse_sample(latents, params, seed=seed)
+            if fusion_cache is not None:
+                fusion_cache[key] = (sample, fused)
+    with clock.step("k_estimation"):
+        found = choose_k(fused, params)
+    chosen = found["k"] if k is None else int(min(k, len(sample) - 1))
+    with clock.step("spectral_clustering"):
+        sample_labels = spectral.spectral_clustering(fused, chosen, params["eigen_solver"])
+    with clock.step("transfer"):
+        views = latents if params["transfer"] == "all_latents" else latents[:1]
+        labels = bigdata.transfer_labels(
+            views, sample, sample_labels, neighbors=params["transfer_neighbors"]
+        )
     log.info(
         "scCAN %s: k=%d (eigengap picks %d, %d)",
         flavour,
@@ -409,8 +391,8 @@ def sccan_cluster(
     params: overrides of the flavour's defaults (`default_params(flavour)`); k: the number
     of clusters when given (else the eigengap rule); extra_latents: more views to fuse, a
     list or dict of n x d arrays or of obsm keys of `data` (with params use_vae=False they
-    replace the VAE latents); device: "auto" (GPU if visible), "cpu", "cuda"...; threads:
-    BLAS/torch/numba threads for the run.
+    replace the VAE latents); device: "auto" (GPU if visible), "cpu", "cuda"... (see
+    `select_device`); threads: BLAS/torch/numba threads, set for the process (`set_threads`).
     """
     params = resolve_params(flavour, params)
     n_cells = _counts_of(data, layer).shape[0]

@@ -1,36 +1,36 @@
 """Steps 2-3 of scCAN (from scDHA): the non-negative gene filter and the stacked Bayesian
 autoencoder that yields n_models x n_snapshots latent matrices.
 
-Minibatches are densified from the scaled sparse matrix one at a time; all cells are encoded
-in chunks. Every random draw (subsamples, initialisation, shuffles, the sampling noise) comes
-from generators seeded with seed + i for replicate / model i, as the reference seeds
-set.seed(seed + i) and torch_manual_seed(seed + i).
+Both train through the project's one training loop (`sclatent.autoencoder.trainer`), so they
+share its device choice, per-epoch log lines, NaN guard, and checkpoints with resume after
+SIGTERM. scDHA's schedule is a list of phases of that loop: a gene-filter replicate is one
+phase whose steps clamp the encoder weights at zero; a VAE is a warm-up phase (L1 loss) and
+a VAE-loss phase with a fresh optimiser whose last n_snapshots epochs each encode every cell.
+Replicate / model i draws everything (subsample, initialisation, shuffles, sampling noise)
+from seed + i, as the reference seeds set.seed(seed + i) and torch_manual_seed(seed + i).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
+from functools import partial
+from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch import nn
 
-import numpy as np  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
+from sclatent.autoencoder.data import CellData, digest, fixed_batches
+from sclatent.autoencoder.trainer import CHECKPOINT_NAME, Phase, Trainer
 
 log = logging.getLogger("sclatent.sccan")
 
 GENE_FILTER_REPLICATES = 3
-ENCODE_CHUNK = 10000
-
-
-def pick_device(device: str = "auto") -> torch.device:
-    """`auto`: the GPU when one is visible, else the CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+# scDHA trains on every cell of its subsample, without early stopping, to the last epoch
+_SCHEDULE = {"val_fraction": 0.0, "patience": 0, "min_delta": 0.0, "amp": "none"}
+_CHECKPOINT_EVERY = 5
 
 
 def training_cells(n_cells: int, replicate_seed: int, n_train: int, always_sample: bool):
@@ -45,24 +45,14 @@ def _batch_size(n_train: int) -> int:
     return max(round(n_train / 50), 2)  # Python's round halves to even, like R's
 
 
-def _minibatches(
-    rows: sp.csr_matrix, batch_size: int, generator, drop_last: bool, device, min_size: int = 1
-):
-    """Dense minibatches of the rows of a sparse matrix in a shuffled order.
-
-    Without drop_last the last, smaller batch is kept (R torch's dataloader default) unless
-    it has fewer than `min_size` rows (BatchNorm cannot train on a single cell).
-    """
-    order = torch.randperm(rows.shape[0], generator=generator).numpy()
-    stop = len(order) - (len(order) % batch_size if drop_last else 0)
-    for start in range(0, stop, batch_size):
-        batch = order[start : start + batch_size]
-        if len(batch) >= min_size:
-            yield torch.from_numpy(rows[batch].toarray()).to(device)
+def _adamw(*, lr: float, weight_decay: float):
+    """AdamW with decoupled weight decay and eps 1e-7, as scDHA's own optim_adamw; the fused
+    kernel computes the same update about twice as fast on small minibatches."""
+    return partial(torch.optim.AdamW, lr=lr, eps=1e-7, weight_decay=weight_decay, fused=True)
 
 
-def _xavier_zero(linear: nn.Linear, generator) -> nn.Linear:
-    nn.init.xavier_uniform_(linear.weight, generator=generator)
+def _xavier_zero(linear: nn.Linear) -> nn.Linear:
+    nn.init.xavier_uniform_(linear.weight)
     nn.init.zeros_(linear.bias)
     return linear
 
@@ -70,13 +60,19 @@ def _xavier_zero(linear: nn.Linear, generator) -> nn.Linear:
 class NonNegativeAE(nn.Module):
     """Linear(G -> 32) -> Linear(32 -> G); the encoder weights are kept >= 0 while training."""
 
-    def __init__(self, n_genes: int, generator, hidden: int = 32):
+    def __init__(self, n_genes: int, hidden: int = 32):
         super().__init__()
-        self.encoder = _xavier_zero(nn.Linear(n_genes, hidden), generator)
-        self.decoder = _xavier_zero(nn.Linear(hidden, n_genes), generator)
+        self.encoder = _xavier_zero(nn.Linear(n_genes, hidden))
+        self.decoder = _xavier_zero(nn.Linear(hidden, n_genes))
 
     def forward(self, x):
         return self.decoder(self.encoder(x))
+
+    def loss(self, reconstruction, target, _log_size_factor=None):
+        return nn.functional.mse_loss(reconstruction, target)
+
+    def clamp_encoder(self) -> None:
+        self.encoder.weight.clamp_(min=0)
 
 
 class StackedBayesianAE(nn.Module):
@@ -91,30 +87,30 @@ class StackedBayesianAE(nn.Module):
         self,
         n_genes: int,
         latent_dim: int,
-        generator,
         *,
         batch_norm: bool,
+        beta: float,
         hidden: int = 64,
         eps_std: float = 0.25,
     ):
         super().__init__()
-        self.generator = generator
+        self.beta = beta
         self.eps_std = eps_std
         self.latent_dim = latent_dim
-        self.hidden = _xavier_zero(nn.Linear(n_genes, hidden), generator)
+        self.hidden = _xavier_zero(nn.Linear(n_genes, hidden))
         self.norm = nn.BatchNorm1d(hidden, momentum=0.01, eps=1e-3) if batch_norm else nn.SELU()
-        self.mu = _xavier_zero(nn.Linear(hidden, latent_dim), generator)
-        self.var = _xavier_zero(nn.Linear(hidden, latent_dim), generator)
+        self.mu = _xavier_zero(nn.Linear(hidden, latent_dim))
+        self.var = _xavier_zero(nn.Linear(hidden, latent_dim))
         self.decoders = nn.ModuleList(
             nn.Sequential(
-                _xavier_zero(nn.Linear(latent_dim, hidden), generator),
+                _xavier_zero(nn.Linear(latent_dim, hidden)),
                 nn.SELU(),
-                _xavier_zero(nn.Linear(hidden, n_genes), generator),
+                _xavier_zero(nn.Linear(hidden, n_genes)),
             )
             for _ in range(2)
         )
 
-    def encode_mu(self, x):
+    def encode(self, x):
         return self.mu(self.norm(self.hidden(x)))
 
     def forward(self, x):
@@ -123,23 +119,61 @@ class StackedBayesianAE(nn.Module):
         var = torch.softmax(self.var(h), dim=1)
         outputs = []
         for decoder in self.decoders:
-            eps = torch.randn(1, self.latent_dim, generator=self.generator).to(x.device)
+            eps = torch.randn(1, self.latent_dim, device=x.device)
             outputs.append(decoder(mu + torch.sqrt(var) * self.eps_std * eps))
         return mu, var, outputs
 
+    def loss(self, out, target, _log_size_factor=None):
+        """Sum over decoders of mean over cells of (beta * MSE + KL), so the KL enters twice."""
+        mu, var, outputs = out
+        kl = -0.5 * torch.mean(1 + torch.log(var) - torch.square(mu) - var, dim=1)
+        mse = [
+            torch.mean(torch.square(target - reconstruction), dim=1) for reconstruction in outputs
+        ]
+        return sum(torch.mean(error * self.beta + kl) for error in mse)
 
-def _adamw(model: nn.Module, *, lr: float, weight_decay: float):
-    """AdamW with decoupled weight decay and eps 1e-7, as scDHA's own optim_adamw; the fused
-    kernel computes the same update about twice as fast on small minibatches."""
-    return torch.optim.AdamW(
-        model.parameters(), lr=lr, eps=1e-7, weight_decay=weight_decay, fused=True
-    )
+    @staticmethod
+    def warmup_loss(out, batch):
+        """scDHA's warm-up: mean |x - x1| + mean |x - x2|."""
+        return sum(torch.mean(torch.abs(reconstruction - batch.x)) for reconstruction in out[2])
 
 
-def _vae_loss(x, reconstruction, mu, var, beta: float):
-    mse = torch.mean(torch.square(x - reconstruction), dim=1)
-    kl = -0.5 * torch.mean(1 + torch.log(var) - torch.square(mu) - var, dim=1)
-    return torch.mean(mse * beta + kl)
+def _fit(
+    network: nn.Module,
+    rows: sp.csr_matrix,
+    phases: list[Phase],
+    *,
+    seed: int,
+    lr: float,
+    weight_decay: float,
+    drop_last: bool,
+    min_batch: int = 1,
+    device,
+    checkpoint_dir: Path | None,
+    fingerprint: dict,
+    snapshot_data: CellData | None = None,
+) -> Trainer:
+    """One replicate or model through the shared Trainer with scDHA's batches and optimiser."""
+    return Trainer(
+        network.to(device),
+        CellData(rows, device),
+        _SCHEDULE | {"checkpoint_every": _CHECKPOINT_EVERY},
+        seed=seed,
+        phases=phases,
+        optimizer=_adamw(lr=lr, weight_decay=weight_decay),
+        # R torch's dataloader: batches of exactly batch_size, the last smaller one kept
+        batch_sizes=partial(
+            fixed_batches,
+            batch_size=_batch_size(rows.shape[0]),
+            drop_last=drop_last,
+            min_size=min_batch,
+        ),
+        restore_best=False,
+        snapshot_data=snapshot_data,
+        checkpoint_dir=checkpoint_dir,
+        fingerprint=fingerprint,
+        restart_stale=True,
+    ).fit()
 
 
 def gene_filter_scores(
@@ -152,24 +186,38 @@ def gene_filter_scores(
     epochs: int,
     drop_last: bool,
     device,
+    checkpoint_dir: Path | None = None,
 ) -> np.ndarray:
     """Mean over replicates of each gene's min-max scaled sd of its non-negative encoder weights."""
     n_cells, n_genes = scaled.shape
+    data_digest = digest(scaled) if checkpoint_dir else None
     scores = np.zeros(n_genes)
     for replicate in range(1, GENE_FILTER_REPLICATES + 1):
         rows = scaled[training_cells(n_cells, seed + replicate, n_train, always_sample)]
-        generator = torch.Generator().manual_seed(seed + replicate)
-        model = NonNegativeAE(n_genes, generator).to(device)
-        optimizer = _adamw(model, lr=1e-3, weight_decay=weight_decay)
-        batch_size = _batch_size(rows.shape[0])
-        for _ in range(epochs):
-            for x in _minibatches(rows, batch_size, generator, drop_last, device):
-                loss = nn.functional.mse_loss(model(x), x)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                with torch.no_grad():
-                    model.encoder.weight.clamp_(min=0)
+        torch.manual_seed(seed + replicate)
+        model = NonNegativeAE(n_genes)
+        phase = Phase(epochs, f"gene filter {replicate}", after_step=NonNegativeAE.clamp_encoder)
+        _fit(
+            model,
+            rows,
+            [phase],
+            seed=seed + replicate,
+            lr=1e-3,
+            weight_decay=weight_decay,
+            drop_last=drop_last,
+            device=device,
+            checkpoint_dir=checkpoint_dir and checkpoint_dir / f"gene_filter{replicate}",
+            fingerprint={
+                "step": "gene_filter",
+                "seed": seed + replicate,
+                "n_train": n_train,
+                "always_sample": always_sample,
+                "weight_decay": weight_decay,
+                "epochs": epochs,
+                "drop_last": drop_last,
+                "data_digest": data_digest,
+            },
+        )
         spread = model.encoder.weight.detach().cpu().double().std(dim=0).numpy()
         spread = np.nan_to_num(spread)
         span = spread.max() - spread.min()
@@ -183,17 +231,6 @@ def keep_top_genes(scores: np.ndarray, n_keep: int) -> np.ndarray:
     return np.flatnonzero(scores > threshold)
 
 
-def encode_all(model: StackedBayesianAE, matrix: sp.csr_matrix, device) -> np.ndarray:
-    """mu of every cell, in eval mode, encoded in chunks."""
-    model.eval()
-    out = np.empty((matrix.shape[0], model.latent_dim), dtype=np.float32)
-    with torch.no_grad():
-        for start in range(0, matrix.shape[0], ENCODE_CHUNK):
-            x = torch.from_numpy(matrix[start : start + ENCODE_CHUNK].toarray()).to(device)
-            out[start : start + ENCODE_CHUNK] = model.encode_mu(x).cpu().numpy()
-    return out
-
-
 def train_vae_snapshots(
     genes: sp.csr_matrix,
     *,
@@ -202,60 +239,77 @@ def train_vae_snapshots(
     always_sample: bool,
     config: dict,
     device,
+    model_name: str = "VAE",
+    checkpoint_dir: Path | None = None,
+    data_digest: str | None = None,
 ) -> list[np.ndarray]:
     """Train one model and return the latents of all cells after each snapshot epoch."""
     rows = genes[training_cells(genes.shape[0], model_seed, n_train, always_sample)]
-    generator = torch.Generator().manual_seed(model_seed)
+    torch.manual_seed(model_seed)
     batch_norm = rows.shape[0] > 500
     model = StackedBayesianAE(
-        genes.shape[1], config["latent_dim"], generator, batch_norm=batch_norm
+        genes.shape[1], config["latent_dim"], batch_norm=batch_norm, beta=config["beta"]
     )
-    model.to(device)
-    batch_size = _batch_size(rows.shape[0])
+    phases = [
+        Phase(config["warmup_epochs"], f"{model_name} warm-up", loss=model.warmup_loss),
+        Phase(
+            config["train_epochs"] + config["n_snapshots"],
+            model_name,
+            snapshots=config["n_snapshots"],
+        ),
+    ]
+    trainer = _fit(
+        model,
+        rows,
+        phases,
+        seed=model_seed,
+        lr=config["lr"],
+        weight_decay=config["weight_decay"],
+        drop_last=config["drop_last"],
+        min_batch=2 if batch_norm else 1,  # BatchNorm cannot train on a single cell
+        device=device,
+        checkpoint_dir=checkpoint_dir,
+        fingerprint={
+            "step": "vae",
+            "seed": model_seed,
+            "n_train": n_train,
+            "always_sample": always_sample,
+            "config": config,
+            "data_digest": data_digest,
+        },
+        snapshot_data=CellData(genes, device),
+    )
+    return trainer.snapshots
 
-    def run_epoch(optimizer, loss_of):
-        model.train()
-        batches = _minibatches(
-            rows,
-            batch_size,
-            generator,
-            config["drop_last"],
-            device,
-            min_size=2 if batch_norm else 1,
-        )
-        for x in batches:
-            mu, var, outputs = model(x)
-            loss = loss_of(x, mu, var, outputs)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
 
-    def warmup_loss(x, mu, var, outputs):
-        return sum(torch.mean(torch.abs(out - x)) for out in outputs)
-
-    def vae_loss(x, mu, var, outputs):
-        return sum(_vae_loss(x, out, mu, var, config["beta"]) for out in outputs)
-
-    optimizer = _adamw(model, lr=config["lr"], weight_decay=config["weight_decay"])
-    for _ in range(config["warmup_epochs"]):
-        run_epoch(optimizer, warmup_loss)
-    optimizer = _adamw(model, lr=config["lr"], weight_decay=config["weight_decay"])
-    for _ in range(config["train_epochs"]):
-        run_epoch(optimizer, vae_loss)
-    snapshots = []
-    for _ in range(config["n_snapshots"]):
-        run_epoch(optimizer, vae_loss)
-        snapshots.append(encode_all(model, genes, device))
-    return snapshots
+def _remove_checkpoints(checkpoint_dir: Path) -> None:
+    """Delete the checkpoints written here (and the folders they emptied), nothing else."""
+    for path in sorted(checkpoint_dir.glob(f"*/{CHECKPOINT_NAME}")):
+        path.unlink()
+        if not any(path.parent.iterdir()):
+            path.parent.rmdir()
+    if checkpoint_dir.is_dir() and not any(checkpoint_dir.iterdir()):
+        checkpoint_dir.rmdir()
 
 
 def vae_latents(
-    scaled: sp.csr_matrix, params: dict, *, seed: int, device, timings: dict | None = None
+    scaled: sp.csr_matrix,
+    params: dict,
+    *,
+    seed: int,
+    device,
+    timings: dict | None = None,
+    checkpoint_dir: str | Path | None = None,
 ) -> tuple[list, list, np.ndarray]:
     """All VAE latents of the scaled matrix: (latents, names, indices of the genes used).
 
-    Seconds spent go to `timings` under "gene_filter" and "vae".
+    Seconds spent go to `timings` under "gene_filter" and "vae". With `checkpoint_dir`, each
+    gene-filter replicate and each VAE checkpoints into a folder of its own there; a rerun
+    after an interruption reuses the finished ones and resumes the interrupted one, and a
+    checkpoint of other settings or data is discarded. They are deleted once all latents are
+    computed, so a later run (of changed code, say) trains afresh.
     """
+    checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
     timings = {} if timings is None else timings
     start = time.perf_counter()
     n_cells, n_genes = scaled.shape
@@ -282,11 +336,13 @@ def vae_latents(
             epochs=params["gene_filter_epochs"],
             drop_last=params["drop_last"],
             device=device,
+            checkpoint_dir=checkpoint_dir,
         )
         genes_used = keep_top_genes(scores, params["n_genes"])
     timings["gene_filter"] = time.perf_counter() - start
     start = time.perf_counter()
     genes = scaled[:, genes_used].tocsr()
+    data_digest = digest(genes) if checkpoint_dir else None
     latents, names = [], []
     for model in range(1, params["n_models"] + 1):
         snapshots = train_vae_snapshots(
@@ -296,6 +352,9 @@ def vae_latents(
             always_sample=big,
             config=config,
             device=device,
+            model_name=f"VAE {model}",
+            checkpoint_dir=checkpoint_dir and checkpoint_dir / f"vae{model}",
+            data_digest=data_digest,
         )
         for snapshot, latent in enumerate(snapshots, start=1):
             latents.append(latent)
@@ -308,4 +367,6 @@ def vae_latents(
             time.perf_counter() - start,
         )
     timings["vae"] = time.perf_counter() - start
+    if checkpoint_dir:
+        _remove_checkpoints(checkpoint_dir)
     return latents, names, genes_used
