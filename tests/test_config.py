@@ -1,6 +1,7 @@
 """Config and dataset-sheet validation: defaults, and one readable line per mistake."""
 
 import pytest
+import yaml
 
 from sclatent.config import load_schema, validate
 from sclatent.errors import InputError
@@ -25,6 +26,13 @@ def test_defaults_fill_nested_sections(config_schema):
     assert config["training"]["device"] == "auto"
 
 
+def test_slurm_profile_makes_a_missing_gpu_an_error(config_schema):
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    config = validate({"training": profile["config"]["training"]}, config_schema, "config")
+    assert config["training"] == {"device": "auto", "on_missing_gpu": "error"}
+    assert validate({}, config_schema, "config")["training"]["on_missing_gpu"] == "cpu"
+
+
 def test_unknown_key_is_named(config_schema):
     with pytest.raises(InputError, match=r"unknown key 'max_pct_mitoo' in 'qc'") as caught:
         validate({"qc": {"max_pct_mitoo": 3}}, config_schema, "config")
@@ -38,8 +46,11 @@ def test_unknown_method_is_named(config_schema):
 
 
 def test_bad_value_names_the_key(config_schema):
-    with pytest.raises(InputError, match=r"key 'leiden.resolution'"):
+    with pytest.raises(InputError, match=r"key 'leiden.resolution'") as caught:
         validate({"leiden": {"resolution": -1}}, config_schema, "config")
+    assert str(caught.value) == "config: key 'leiden.resolution' must be a number > 0, got -1"
+    with pytest.raises(InputError, match=r"key 'pca.n_comps' must be an integer >= 2, got 2.5"):
+        validate({"pca": {"n_comps": 2.5}}, config_schema, "config")
 
 
 def write_sheet(tmp_path, text):

@@ -162,12 +162,13 @@ def test_parameters_are_recorded(default_data):
     ],
 )
 def test_invalid_parameters_name_the_parameter(options, name):
-    with pytest.raises(InputError, match=f"simulation parameter '{name}' must be"):
+    # an element of a list is named by its position: 'type_proportions.7'
+    with pytest.raises(InputError, match=rf"simulation parameters: key '{name}(\.\d+)?' must be"):
         simulate_counts(**options)
 
 
 def test_from_dict_rejects_unknown_keys_in_one_line():
-    with pytest.raises(InputError, match="simulation parameter 'n_cell' is unknown") as error:
+    with pytest.raises(InputError, match="simulation parameters: unknown key 'n_cell'") as error:
         SimulationParams.from_dict({"n_cell": 10})
     assert "\n" not in str(error.value)
 

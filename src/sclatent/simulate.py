@@ -17,14 +17,21 @@ import dataclasses
 import math
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from sclatent.errors import InputError
+from sclatent.config import (
+    NON_NEGATIVE_INT,
+    NON_NEGATIVE_NUMBER,
+    POSITIVE_INT,
+    POSITIVE_NUMBER,
+    must_be,
+    resolve,
+)
 
 if TYPE_CHECKING:
     import anndata
@@ -43,6 +50,42 @@ _BLOCK_ENTRIES = 1 << 22
 _MITO_SHARE_SDLOG = 0.25
 # Nonzeros per segment when joining blocks (64 MB of float32 values).
 _SEGMENT_ENTRIES = 1 << 24
+
+
+_SOURCE = "simulation parameters"
+_SHARE = {"type": "number", "minimum": 0, "maximum": 0.95}
+_FRACTION = {"type": "number", "minimum": 0, "maximum": 1}
+# the values each field takes (JSON-schema fragments checked by sclatent.config.resolve, the
+# project's one validation); the rules between fields are in _check_consistency
+_RULES = {
+    "n_cells": POSITIVE_INT,
+    "n_genes": POSITIVE_INT,
+    "n_types": POSITIVE_INT,
+    "seed": NON_NEGATIVE_INT,
+    "type_proportions": {"type": ["array", "null"], "items": POSITIVE_NUMBER},
+    "n_rare_types": NON_NEGATIVE_INT,
+    "rare_fraction": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+    "gene_mean_sdlog": NON_NEGATIVE_NUMBER,
+    "de_fraction": _FRACTION,
+    "de_down_fraction": _FRACTION,
+    "de_logfc_median": POSITIVE_NUMBER,
+    "de_logfc_sdlog": NON_NEGATIVE_NUMBER,
+    "n_lineages": NON_NEGATIVE_INT,
+    "lineage_de_fraction": _FRACTION,
+    "library_median": POSITIVE_NUMBER,
+    "library_sdlog": NON_NEGATIVE_NUMBER,
+    "dispersion": POSITIVE_NUMBER,
+    "dispersion_sdlog": NON_NEGATIVE_NUMBER,
+    "dropout_midpoint": {"type": "number"},
+    "dropout_shape": NON_NEGATIVE_NUMBER,
+    "n_batches": POSITIVE_INT,
+    "batch_effect": NON_NEGATIVE_NUMBER,
+    "n_mito_genes": NON_NEGATIVE_INT | {"maximum": len(MITO_GENE_NAMES)},
+    "mito_fraction": _SHARE,
+    "low_quality_fraction": _SHARE,
+    "low_quality_library_factor": POSITIVE_NUMBER,
+    "low_quality_mito_fraction": _SHARE,
+}
 
 
 @dataclass(frozen=True)
@@ -120,21 +163,16 @@ class SimulationParams:
     low_quality_mito_fraction: float = 0.35
 
     def __post_init__(self) -> None:
+        resolve(dataclasses.asdict(self), _RULES, _SOURCE)
         if self.type_proportions is not None:
-            object.__setattr__(self, "type_proportions", _float_tuple(self.type_proportions))
-        _validate(self)
+            proportions = tuple(float(weight) for weight in self.type_proportions)
+            object.__setattr__(self, "type_proportions", proportions)
+        _check_consistency(self)
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any] | None) -> SimulationParams:
-        """Build from a config mapping; unknown keys raise InputError naming the key."""
-        values = dict(values or {})
-        known = [f.name for f in fields(cls)]
-        for key in values:
-            if key not in known:
-                raise InputError(
-                    f"simulation parameter {key!r} is unknown (known: {', '.join(known)})"
-                )
-        return cls(**values)
+        """Build from a config mapping; unknown keys and bad values raise InputError naming the key."""
+        return cls(**resolve(values, _RULES, _SOURCE))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values (lists for tuples), e.g. for `uns` or a config file."""
@@ -175,7 +213,7 @@ def simulate_from_params(params: SimulationParams, *, threads: int = 1) -> annda
     import anndata
 
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise InputError(f"simulation parameter 'threads' must be an integer >= 1, got {threads!r}")
+        raise must_be(_SOURCE, "threads", "an integer >= 1", threads)
 
     p = params
     setup_rng = np.random.default_rng(np.random.SeedSequence(p.seed, spawn_key=(_SETUP_STREAM,)))
@@ -358,66 +396,18 @@ def _numbered(prefix: str, n: int, width: int) -> list[str]:
     return [f"{prefix}{i:0{width}d}" for i in range(1, n + 1)]
 
 
-def _float_tuple(values: Any) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in values)
-    except (TypeError, ValueError):
-        raise InputError(
-            f"simulation parameter 'type_proportions' must be a list of numbers, got {values!r}"
-        ) from None
-
-
-def _validate(p: SimulationParams) -> None:
-    """Raise InputError naming the first invalid parameter."""
-
-    def fail(name: str, rule: str) -> None:
-        raise InputError(f"simulation parameter {name!r} must be {rule}, got {getattr(p, name)!r}")
-
-    def integer(name: str, minimum: int) -> None:
-        value = getattr(p, name)
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-            fail(name, f"an integer >= {minimum}")
-
-    def number(name: str, low: float, high: float = math.inf, *, open_low: bool = False) -> None:
-        value = getattr(p, name)
-        if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-            fail(name, "a number")
-        if not math.isfinite(value) or value > high or value < low or (open_low and value == low):
-            bracket = "(" if open_low else "["
-            upper = "inf)" if high == math.inf else f"{high:g}]"
-            fail(name, f"in {bracket}{low:g}, {upper}")
-
-    for name in ("n_cells", "n_genes", "n_types", "n_batches"):
-        integer(name, 1)
-    for name in ("seed", "n_rare_types", "n_lineages", "n_mito_genes"):
-        integer(name, 0)
-    for name in ("de_fraction", "lineage_de_fraction", "de_down_fraction"):
-        number(name, 0.0, 1.0)
-    for name in ("low_quality_fraction", "mito_fraction", "low_quality_mito_fraction"):
-        number(name, 0.0, 0.95)
-    for name in ("library_median", "dispersion", "de_logfc_median", "low_quality_library_factor"):
-        number(name, 0.0, open_low=True)
-    for name in ("gene_mean_sdlog", "de_logfc_sdlog", "library_sdlog", "dispersion_sdlog"):
-        number(name, 0.0)
-    for name in ("batch_effect", "dropout_shape"):
-        number(name, 0.0)
-    number("dropout_midpoint", -math.inf)
-    number("rare_fraction", 0.0, 1.0, open_low=True)
-
+def _check_consistency(p: SimulationParams) -> None:
+    """The rules between fields, which the schema of each field cannot state."""
     if p.n_cells < p.n_types:
-        fail("n_cells", f"at least n_types ({p.n_types})")
-    if p.n_mito_genes > len(MITO_GENE_NAMES):
-        fail("n_mito_genes", f"at most {len(MITO_GENE_NAMES)}")
-    if p.n_genes - p.n_mito_genes < 1:
-        fail("n_genes", f"larger than n_mito_genes ({p.n_mito_genes})")
-    if p.type_proportions is None:
-        if p.n_rare_types >= p.n_types:
-            fail("n_rare_types", f"smaller than n_types ({p.n_types})")
-        if p.n_rare_types * p.rare_fraction >= 1.0:
-            fail("rare_fraction", "below 1 / n_rare_types")
-    else:
-        weights = p.type_proportions
-        if len(weights) != p.n_types:
-            fail("type_proportions", f"a list of n_types ({p.n_types}) weights")
-        if not all(math.isfinite(w) and w > 0 for w in weights):
-            fail("type_proportions", "positive finite weights")
+        raise must_be(_SOURCE, "n_cells", f"at least n_types ({p.n_types})", p.n_cells)
+    if p.n_genes <= p.n_mito_genes:
+        raise must_be(_SOURCE, "n_genes", f"larger than n_mito_genes ({p.n_mito_genes})", p.n_genes)
+    if p.type_proportions is not None:
+        if len(p.type_proportions) != p.n_types:
+            rule = f"a list of n_types ({p.n_types}) weights"
+            raise must_be(_SOURCE, "type_proportions", rule, p.type_proportions)
+    elif p.n_rare_types >= p.n_types:
+        rule = f"smaller than n_types ({p.n_types})"
+        raise must_be(_SOURCE, "n_rare_types", rule, p.n_rare_types)
+    elif p.n_rare_types * p.rare_fraction >= 1.0:
+        raise must_be(_SOURCE, "rare_fraction", "below 1 / n_rare_types", p.rare_fraction)

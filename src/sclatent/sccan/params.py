@@ -2,13 +2,22 @@
 
 `faithful` holds every default of the reference R packages (scCAN 1.0.x + scDHA); `improved`
 holds our choices, each justified by the ablation table in docs/sccan.md. Any key may be set
-in either flavour; unknown keys and bad values raise `InputError` naming the key.
+in either flavour; `RULES` (JSON-schema fragments checked by `sclatent.config.resolve`, the
+project's one validation) says which values each key takes: unknown keys and bad values raise
+`InputError` naming the key.
 """
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-
+from sclatent.config import (
+    BOOLEAN,
+    NON_NEGATIVE_INT,
+    POSITIVE_INT,
+    POSITIVE_NUMBER,
+    must_be,
+    one_of,
+    resolve,
+)
 from sclatent.errors import InputError
 
 FLAVOURS = ("faithful", "improved")
@@ -64,32 +73,37 @@ IMPROVED: dict = FAITHFUL | {
     "dtype": "float32",
 }
 
-_CHOICES = {
-    "vae_views": ("all", "last"),
-    "dtype": ("float64", "float32"),
-    "k_rule": ("min_best_second", "max_best_second", "best"),
-    "eigen_solver": ("auto", "dense", "lanczos"),
-    "sampling": ("uniform", "sketch"),
-    "transfer": ("one_latent", "all_latents"),
+RULES: dict = {
+    "log_threshold": POSITIVE_NUMBER,
+    "n_genes": POSITIVE_INT,
+    "gene_filter_epochs": POSITIVE_INT,
+    "use_vae": BOOLEAN,
+    "vae_min_cells": NON_NEGATIVE_INT,
+    "n_models": POSITIVE_INT,
+    "n_snapshots": POSITIVE_INT,
+    "vae_views": one_of("all", "last"),
+    "train_cells": POSITIVE_INT,
+    "big_data_cells": POSITIVE_INT,
+    "train_cells_big": POSITIVE_INT,
+    "warmup_epochs": NON_NEGATIVE_INT,
+    "train_epochs": NON_NEGATIVE_INT,
+    "drop_last": BOOLEAN,
+    "pca_view_components": NON_NEGATIVE_INT,
+    "affinity_neighbors": POSITIVE_INT,
+    "affinity_alpha": POSITIVE_NUMBER,
+    "affinity_knn": POSITIVE_INT | {"type": ["integer", "null"]},
+    "snf_neighbors": POSITIVE_INT,
+    "snf_iterations": POSITIVE_INT,
+    "dtype": one_of("float64", "float32"),
+    "k_min": {"type": "integer", "minimum": 2},
+    "k_max": POSITIVE_INT,
+    "k_rule": one_of("min_best_second", "max_best_second", "best"),
+    "eigen_solver": one_of("auto", "dense", "lanczos"),
+    "sample_size": POSITIVE_INT,
+    "sampling": one_of("uniform", "sketch"),
+    "transfer": one_of("one_latent", "all_latents"),
+    "transfer_neighbors": POSITIVE_INT,
 }
-_POSITIVE_INTS = {
-    "n_genes",
-    "gene_filter_epochs",
-    "n_models",
-    "n_snapshots",
-    "train_cells",
-    "big_data_cells",
-    "train_cells_big",
-    "affinity_neighbors",
-    "snf_neighbors",
-    "snf_iterations",
-    "k_min",
-    "k_max",
-    "sample_size",
-    "transfer_neighbors",
-}
-_NON_NEGATIVE_INTS = {"warmup_epochs", "train_epochs", "pca_view_components", "vae_min_cells"}
-_BOOLS = {"use_vae", "drop_last"}
 
 
 def default_params(flavour: str) -> dict:
@@ -100,45 +114,10 @@ def default_params(flavour: str) -> dict:
 
 
 def resolve_params(flavour: str, params: dict | None) -> dict:
-    """Defaults of `flavour` updated by `params`, every value checked."""
-    resolved = default_params(flavour)
-    for key, value in (params or {}).items():
-        if key not in resolved:
-            raise InputError(f"sccan params: unknown key {key!r}")
-        resolved[key] = _checked(key, value)
-    if resolved["k_min"] < 2 or resolved["k_max"] < resolved["k_min"]:
-        raise InputError(
-            f"sccan params: k_min/k_max must satisfy 2 <= k_min <= k_max, got "
-            f"{resolved['k_min']}/{resolved['k_max']}"
+    """Defaults of `flavour` updated by `params`, every value checked against `RULES`."""
+    resolved = resolve(default_params(flavour) | dict(params or {}), RULES, "sccan params")
+    if resolved["k_max"] < resolved["k_min"]:
+        raise must_be(
+            "sccan params", "k_max", f"k_min ({resolved['k_min']}) or more", resolved["k_max"]
         )
     return resolved
-
-
-def _checked(key: str, value):
-    if key in _CHOICES:
-        if value not in _CHOICES[key]:
-            raise InputError(
-                f"sccan params: {key} must be one of {', '.join(_CHOICES[key])}, got {value!r}"
-            )
-        return value
-    if key in _BOOLS:
-        if not isinstance(value, bool):
-            raise InputError(f"sccan params: {key} must be true or false, got {value!r}")
-        return value
-    if key in _POSITIVE_INTS | _NON_NEGATIVE_INTS:
-        low = 1 if key in _POSITIVE_INTS else 0
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-            raise InputError(f"sccan params: {key} must be an integer >= {low}, got {value!r}")
-        return int(value)
-    if key == "affinity_knn":
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, Integral) or value < 1
-        ):
-            raise InputError(
-                f"sccan params: affinity_knn must be null or an integer >= 1, got {value!r}"
-            )
-        return value if value is None else int(value)
-    # remaining keys are positive reals
-    if isinstance(value, bool) or not isinstance(value, Real) or not value > 0:
-        raise InputError(f"sccan params: {key} must be a positive number, got {value!r}")
-    return float(value)
