@@ -45,6 +45,20 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 
     return result
 
 
+def sigterm_once_started(args: list[str], marker: Path, timeout: float = 120) -> int:
+    """Run `python args...`, send it SIGTERM once it has written `marker` (what SLURM
+    preemption does to a training job), and return its exit status."""
+    import signal
+    import time
+
+    child = subprocess.Popen([sys.executable, *args])
+    deadline = time.monotonic() + timeout
+    while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGTERM)
+    return child.wait(timeout=60)
+
+
 def write_workflow_config(workdir: Path, config: dict, sheet_rows: list[dict]) -> Path:
     """Write config.yaml and the dataset sheet into workdir/config/."""
     config_dir = workdir / "config"

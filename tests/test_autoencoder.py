@@ -20,6 +20,7 @@ from sclatent.autoencoder import (
 from sclatent.autoencoder.data import CellData
 from sclatent.errors import InputError
 
+from .conftest import sigterm_once_started
 from .simulated import simulated_hvg
 
 TINY = {"hidden": [32], "latent_dim": 4, "batch_size": 32, "max_epochs": 6, "patience": 0}
@@ -284,20 +285,10 @@ train_latent(adata, "ae", params, seed=0, threads=1, checkpoint_dir=sys.argv[1],
 
 def test_sigterm_to_a_training_process(adata, tmp_path):
     """What SLURM preemption does: SIGTERM -> checkpoint, exit 143; the rerun resumes."""
-    import subprocess
-    import sys
-    import time
-
     marker, data = tmp_path / "started", tmp_path / "hvg.h5ad"
     adata.write_h5ad(data)
-    child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(tmp_path / "ckpt"), str(marker), str(data)]
-    )
-    deadline = time.monotonic() + 120
-    while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    child.send_signal(signal.SIGTERM)
-    assert child.wait(timeout=60) == 128 + signal.SIGTERM
+    args = ["-c", _CHILD, str(tmp_path / "ckpt"), str(marker), str(data)]
+    assert sigterm_once_started(args, marker) == 128 + signal.SIGTERM
     state = torch.load(tmp_path / "ckpt" / "checkpoint.pt", weights_only=True)
     assert 2 <= state["epoch"] < 12
     params = {"batch_size": 16, "max_epochs": 12}

@@ -20,6 +20,8 @@ from sclatent.sccan import (
 )
 from sclatent.sccan.scaling import scale_counts
 
+from .conftest import sigterm_once_started
+
 # small and quick: two models, two snapshots, few epochs (the algorithm is unchanged)
 QUICK = {
     "n_models": 2,
@@ -290,23 +292,14 @@ def test_sigterm_to_a_sccan_process(counts_and_views, tmp_path):
     reuses the finished networks, resumes the interrupted VAE and ends where an uninterrupted
     run ends."""
     import signal
-    import subprocess
-    import sys
-    import time
 
     import torch
 
     counts, (reference, _, _) = counts_and_views
     sp.save_npz(tmp_path / "counts.npz", counts)
     marker, checkpoints = tmp_path / "started", tmp_path / "ckpt"
-    child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(tmp_path / "counts.npz"), str(checkpoints), str(marker)]
-    )
-    deadline = time.monotonic() + 120
-    while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    child.send_signal(signal.SIGTERM)
-    assert child.wait(timeout=60) == 128 + signal.SIGTERM
+    args = ["-c", _CHILD, str(tmp_path / "counts.npz"), str(checkpoints), str(marker)]
+    assert sigterm_once_started(args, marker) == 128 + signal.SIGTERM
     state = torch.load(checkpoints / "vae1" / "checkpoint.pt", weights_only=True)
     assert not state["finished"] and 2 <= state["epoch"] <= 5
     resumed, _, _ = _vae_views(counts, checkpoint_dir=checkpoints)
