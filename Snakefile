@@ -18,6 +18,7 @@ include: "workflow/rules/autoencoder.smk"
 include: "workflow/rules/cluster.smk"
 include: "workflow/rules/sccan.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/markers.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -1,6 +1,7 @@
 """The real snakemake on a tiny simulated dataset, in a temporary directory."""
 
 import anndata as ad
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -82,6 +83,54 @@ def test_deliverable_holds_latents_and_clusterings(finished_run):
     assert adata.obs["truth"].nunique() == 4
 
 
+def test_deliverable_opens_in_scanpy_without_recomputing(finished_run):
+    import scanpy as sc
+    from sklearn.metrics import adjusted_rand_score
+
+    adata = ad.read_h5ad(finished_run / "results/tiny/tiny.h5ad")
+    for latent in TINY["latents"]:
+        assert adata.obsm[f"X_{latent}"].shape[0] == adata.n_obs
+        if latent != "umap":
+            assert adata.obsm[f"X_umap_{latent}"].shape == (adata.n_obs, 2)
+    np.testing.assert_array_equal(adata.obsm["X_scVI"], adata.obsm["X_scvi"])
+    np.testing.assert_array_equal(adata.obsm["X_umap_pca"], adata.obsm["X_umap"])
+    assert adata.varm["PCs"].shape == (adata.n_vars, 20)
+    assert not adata.varm["PCs"][~adata.var["highly_variable"].to_numpy()].any()
+    assert len(adata.uns["pca"]["variance_ratio"]) == 20
+    neighbors = adata.uns["neighbors"]
+    assert neighbors["params"]["method"] == "umap" and neighbors["params"]["n_neighbors"] == 15
+    assert neighbors["params"]["use_rep"] in adata.obsm
+    assert adata.obsp["connectivities"].shape == (adata.n_obs, adata.n_obs)
+    assert {"n_genes_by_counts", "total_counts", "pct_counts_mt"} <= set(adata.obs.columns)
+    assert "mt" in adata.var
+    assert adata.uns["rank_genes_groups"]["params"]["groupby"] == "sclatent_cluster"
+    stored = {slot: set(getattr(adata, slot)) for slot in ("obsm", "obsp", "varm")}
+
+    sc.pl.umap(adata, color="sclatent_cluster", show=False)
+    sc.tl.leiden(adata, key_added="again")  # on the stored graph
+    sc.pl.rank_genes_groups_dotplot(adata, n_genes=3, show=False)
+    assert {slot: set(getattr(adata, slot)) for slot in stored} == stored  # nothing recomputed
+    assert "dendrogram_sclatent_cluster" in adata.uns
+    assert adjusted_rand_score(adata.obs["again"], adata.obs["sclatent_cluster"]) > 0.9
+
+
+def test_markers_name_what_each_cluster_expresses(finished_run):
+    results = finished_run / "results/tiny"
+    sizes = pd.read_csv(results / "cluster_sizes.tsv", sep="\t", dtype={"cluster": str})
+    adata = ad.read_h5ad(results / "tiny.h5ad")
+    assert list(sizes["cluster"]) == list(adata.obs["sclatent_cluster"].cat.categories)
+    assert sizes["cells"].sum() == adata.n_obs
+    assert sizes["fraction"].sum() == pytest.approx(1.0)
+    markers = pd.read_csv(results / "markers.tsv", sep="\t", dtype={"cluster": str})
+    assert set(markers["cluster"]) == set(sizes["cluster"])
+    assert (markers.groupby("cluster").size() == 25).all()  # the schema default
+    assert set(markers["gene"]) <= set(adata.var_names)
+    top = markers[markers["rank"] == 1]
+    assert (top["pct_in"] > top["pct_out"]).all() and (top["logfoldchange"] > 0).all()
+    assert (top["pval_adj"] < 1e-3).all()
+    assert (results / "markers.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_qc_outputs_and_logs_exist(finished_run):
     filters = pd.read_csv(finished_run / "results/tiny/qc_filters.tsv", sep="\t")
     assert "all_cell_filters" in set(filters["filter"])
@@ -122,11 +171,20 @@ def test_snakemake_report_holds_every_section(finished_run):
     result = run_snakemake(finished_run, "--report", "report.html")
     assert "Report created" in result.stderr + result.stdout
     report = (finished_run / "report.html").read_text()
-    for category in ("Quality control", "Latent spaces", "Benchmark", "Software and hardware"):
+    for category in (
+        "Quality control",
+        "Latent spaces",
+        "Clusters",
+        "Benchmark",
+        "Software and hardware",
+    ):
         assert category in report
     for name in (
         "qc.png",
         "umaps.png",
+        "markers.png",
+        "markers.tsv",
+        "cluster_sizes.tsv",
         "metrics.tsv",
         "ari_heatmap.png",
         "structure.png",

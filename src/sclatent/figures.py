@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sclatent.markers import natural_key
+
 
 def _pyplot():
     import matplotlib
@@ -21,10 +23,60 @@ def _palette(n: int):
     return [cmap(i % cmap.N) for i in range(n)]
 
 
-def _scatter_labels(ax, coords, labels, title, legend=False):
-    labels = pd.Series(labels).astype("string").fillna("NA").to_numpy()
-    categories = sorted(pd.unique(labels), key=_natural_key)
-    colours = dict(zip(categories, _palette(len(categories)), strict=True))
+def _as_text(labels) -> np.ndarray:
+    """Labels as strings, missing ones as 'NA', so they can key a colour table."""
+    return pd.Series(labels).astype("string").fillna("NA").to_numpy()
+
+
+def category_colours(labels) -> dict:
+    """One colour per label, in natural order (the true types' colours in the UMAP grid)."""
+    categories = sorted(pd.unique(_as_text(labels)), key=natural_key)
+    return dict(zip(categories, _palette(len(categories)), strict=True))
+
+
+def _further_colours(used, n: int) -> list:
+    """n colours distinct from `used`: matplotlib's qualitative maps, then evenly spaced hues."""
+    plt = _pyplot()
+    pool = [
+        tuple(c)
+        for name in ("tab10", "tab20", "tab20b", "tab20c")
+        for c in plt.get_cmap(name).colors
+    ]
+    taken = {tuple(c)[:3] for c in used}
+    free = [c for c in dict.fromkeys(pool) if c[:3] not in taken]
+    if len(free) < n:
+        hues = plt.get_cmap("hsv")
+        free += [hues(i / (n - len(free))) for i in range(n - len(free))]
+    return free[:n]
+
+
+def cluster_colours(truth, clusters, type_colours: dict) -> dict:
+    """Colours of a clustering's clusters that follow the true types, so panels compare.
+
+    Clusters are matched one-to-one to types by the Hungarian method on the contingency table
+    (the pairing that keeps the most cells together); a matched cluster takes its type's
+    colour, the others get further colours no type uses. Cells without a type do not vote.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    truth, clusters = _as_text(truth), _as_text(clusters)
+    known = truth != "NA"
+    table = pd.crosstab(clusters[known], truth[known])
+    rows, columns = linear_sum_assignment(table.to_numpy(), maximize=True)
+    colours = {
+        table.index[i]: type_colours[table.columns[j]]
+        for i, j in zip(rows, columns, strict=True)
+        if table.iat[i, j] > 0
+    }
+    unmatched = [c for c in sorted(pd.unique(clusters), key=natural_key) if c not in colours]
+    extra = _further_colours(type_colours.values(), len(unmatched))
+    return colours | dict(zip(unmatched, extra, strict=True))
+
+
+def _scatter_labels(ax, coords, labels, title, legend=False, colours=None):
+    labels = _as_text(labels)
+    colours = colours or category_colours(labels)
+    categories = sorted(pd.unique(labels), key=natural_key)
     order = np.random.default_rng(0).permutation(len(labels))  # no category painted last
     size = max(0.5, min(8.0, 4000 / max(len(labels), 1)))
     ax.scatter(
@@ -45,12 +97,6 @@ def _scatter_labels(ax, coords, labels, title, legend=False):
         )
 
 
-def _natural_key(value):
-    text = str(value)
-    digits = "".join(ch for ch in text if ch.isdigit())
-    return (int(digits) if digits else -1, text)
-
-
 def umap_grid(
     coords: dict,
     truth,
@@ -65,13 +111,15 @@ def umap_grid(
 
     coords: latent -> (n x 2); clusterings: (latent, clustering) -> labels aligned to coords;
     scores: (latent, clustering) -> ARI shown in the panel title; borrowed_layouts: latent ->
-    the latent whose UMAP it is drawn on (scCAN has no 2-D layout of its own).
+    the latent whose UMAP it is drawn on (scCAN has no 2-D layout of its own). With known
+    types, each cluster takes the colour of the type it matches (`cluster_colours`).
     """
     borrowed_layouts = borrowed_layouts or {}
     plt = _pyplot()
     latents = list(coords)
     has_truth = truth is not None and pd.Series(truth).notna().any()
     per_row = {latent: sorted(c for lat, c in clusterings if lat == latent) for latent in latents}
+    type_colours = category_colours(truth) if has_truth else None
     n_columns = int(has_truth) + max((len(methods) for methods in per_row.values()), default=0)
     fig, axes = plt.subplots(
         len(latents), n_columns, figsize=(2.9 * n_columns + 1.2, 2.7 * len(latents)), squeeze=False
@@ -84,13 +132,24 @@ def umap_grid(
                 ax.axis("off")
                 continue
             if panels[j] == "truth":
-                _scatter_labels(ax, coords[latent], truth, f"{latent}: true types", legend=i == 0)
+                _scatter_labels(
+                    ax,
+                    coords[latent],
+                    truth,
+                    f"{latent}: true types",
+                    legend=i == 0,
+                    colours=type_colours,
+                )
                 continue
             labels = clusterings[latent, panels[j]]
             ari = scores.get((latent, panels[j]), float("nan"))
             title = f"{latent} + {panels[j]}: k={pd.Series(labels).nunique()}"
             _scatter_labels(
-                ax, coords[latent], labels, title + ("" if np.isnan(ari) else f", ARI {ari:.2f}")
+                ax,
+                coords[latent],
+                labels,
+                title + ("" if np.isnan(ari) else f", ARI {ari:.2f}"),
+                colours=cluster_colours(truth, labels, type_colours) if has_truth else None,
             )
         borrowed = borrowed_layouts.get(latent)
         axes[i, 0].set_ylabel(
@@ -272,3 +331,35 @@ def denoising_plot(table: pd.DataFrame, path):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def marker_dotplot(adata, path, *, n_genes: int = 3, title: str = ""):
+    """The top markers of each cluster as a dotplot (clusters in rows, their genes in columns).
+
+    Dot size is the fraction of the cluster's cells expressing the gene, colour its mean
+    expression scaled to 0-1 per gene, so a clean diagonal of dark, large dots means every
+    cluster has genes of its own. Reads uns['rank_genes_groups'] from `markers.rank_markers`.
+    """
+    import scanpy as sc
+
+    plt = _pyplot()
+    if "rank_genes_groups" not in adata.uns:
+        fig, ax = plt.subplots(figsize=(5, 1.5))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"{title}\nfewer than two clusters: no markers", ha="center", va="center")
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return
+    plot = sc.pl.rank_genes_groups_dotplot(
+        adata,
+        n_genes=n_genes,
+        dendrogram=False,
+        standard_scale="var",
+        colorbar_title="mean expression\n(scaled per gene)",
+        size_title="fraction of cells\nin cluster (%)",
+        title=title,
+        return_fig=True,
+        show=False,
+    )
+    plot.savefig(path, dpi=110)
+    plt.close("all")

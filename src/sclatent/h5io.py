@@ -58,12 +58,25 @@ def _plain(value):
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
-def save_latent(obs_names, latent: np.ndarray, name: str, path, uns: dict | None = None) -> None:
-    """A latent file: obs names plus obsm['X_{name}'], no expression matrix."""
+def save_latent(
+    obs_names,
+    latent: np.ndarray,
+    name: str,
+    path,
+    uns: dict | None = None,
+    varm: dict | None = None,
+    var_names=None,
+) -> None:
+    """A latent file: obs names plus obsm['X_{name}'], no expression matrix.
+
+    A linear latent may keep its gene loadings in varm (genes named by `var_names`).
+    """
     import anndata as ad
 
-    holder = ad.AnnData(obs=pd.DataFrame(index=pd.Index(obs_names, dtype=str)))
+    var = pd.DataFrame(index=pd.Index([] if var_names is None else var_names, dtype=str))
+    holder = ad.AnnData(obs=pd.DataFrame(index=pd.Index(obs_names, dtype=str)), var=var)
     holder.obsm[f"X_{name}"] = np.asarray(latent, dtype=np.float32)
+    holder.varm.update(varm or {})
     holder.uns.update(uns or {})
     write_h5ad(holder, path)
 

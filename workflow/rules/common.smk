@@ -131,6 +131,9 @@ def get_final_output():
             f"results/{dataset}/{dataset}.h5ad",
             f"results/{dataset}/qc.png",
             f"results/{dataset}/umaps.png",
+            f"results/{dataset}/markers.tsv",
+            f"results/{dataset}/markers.png",
+            f"results/{dataset}/cluster_sizes.tsv",
         ]
     return outputs
 
@@ -203,10 +206,6 @@ def get_all_denoising(wildcards):
 
 def get_all_metrics(wildcards):
     return [path for dataset in DATASETS.index for path in all_results(dataset)]
-
-
-def get_dataset_latents(wildcards):
-    return {latent: f"results/{wildcards.dataset}/embed/{latent}.h5ad" for latent in LATENTS}
 
 
 def get_dataset_clusterings(wildcards):
@@ -288,6 +287,36 @@ def recommended_clusters(dataset):
 
 def recommended_graph(dataset):
     return f"results/{dataset}/graph/{RECOMMENDED[0]}.h5ad"
+
+
+def get_recommended_clusters(wildcards):
+    return recommended_clusters(wildcards.dataset)
+
+
+def get_recommended_latent(wildcards):
+    """The latent whose kNN graph the deliverable carries (its graph file is named after it)."""
+    return Path(recommended_graph(wildcards.dataset)).stem
+
+
+def delivered_latents():
+    """Latents in the deliverable: PCA and its UMAP always (scanpy's X_pca, X_umap), then the rest."""
+    return list(dict.fromkeys(["pca", "umap", *LATENTS]))
+
+
+def laid_out_latents():
+    """Latents given their own 2-D layout (X_umap_<latent>); the UMAP latent is its own."""
+    return [latent for latent in delivered_latents() if latent != "umap"]
+
+
+def get_deliverable_input(wildcards):
+    dataset = wildcards.dataset
+    return {
+        "latents": [f"results/{dataset}/embed/{latent}.h5ad" for latent in delivered_latents()],
+        "layouts": [umap_layout_path(dataset, latent) for latent in laid_out_latents()],
+        "graph": recommended_graph(dataset),
+        "recommended": recommended_clusters(dataset),
+        "markers": f"results/{dataset}/markers.h5ad",
+    }
 
 
 def get_download(wildcards):

@@ -69,7 +69,7 @@ rule gather_metrics:
 
 rule deliverable:
     input:
-        unpack(get_dataset_latents),
+        unpack(get_deliverable_input),
         norm="results/{dataset}/norm.h5ad",
         clusters=get_dataset_clusterings,
     output:
@@ -85,6 +85,8 @@ rule deliverable:
         mem_mb=mem_mb(2000, 3),
         runtime=30,
     params:
-        latents=LATENTS,
+        latents=delivered_latents(),
+        laid_out=laid_out_latents(),
+        recommended_latent=get_recommended_latent,
     script:
         "../../scripts/deliverable.py"
