@@ -7,15 +7,11 @@ def main(smk):
     import json
     from pathlib import Path
 
-    import pandas as pd
-
     from sclatent.h5io import write_table
-    from sclatent.metrics import METRIC_COLUMNS
+    from sclatent.metrics import metrics_table
 
     rows = [json.loads(Path(path).read_text()) for path in smk.input]
-    table = pd.DataFrame(rows).sort_values(["dataset", "latent", "clustering"])
-    first = [c for c in METRIC_COLUMNS if c in table.columns]
-    table = table[first + [c for c in table.columns if c not in first]]
+    table = metrics_table(rows, recommended=tuple(smk.params.recommended))
     write_table(table, smk.output[0], index=False, float_format="%.4f")
 
 

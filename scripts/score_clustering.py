@@ -1,6 +1,29 @@
-"""Rule score_clustering: one metrics row: agreement with the truth, latent scores, cost."""
+"""Rule score_clustering: one metrics row: agreement with the truth, label-free scores of the
+partition, latent scores, cost."""
 
 from sclatent.runtime import run_rule
+
+
+def label_free(smk, clusters):
+    """cluster_silhouette and stability, with the clusters aligned to the latent's cells."""
+    import anndata as ad
+
+    from sclatent.h5io import load_latent
+    from sclatent.metrics import label_free_scores
+
+    settings = {k: smk.params[k] for k in ("seed", "resolution", "n_init")}
+    clustering = smk.wildcards.clustering
+    if smk.input.get("views"):
+        views = ad.read_h5ad(smk.input.views)
+        labels = clusters.reindex(views.obs_names).to_numpy()
+        latents = [views.obsm[name] for name in views.uns["views"]]
+        return label_free_scores(clustering, labels, views=latents, **settings)
+    names, latent = load_latent(smk.input.latent, smk.wildcards.latent)
+    graph = ad.read_h5ad(smk.input.graph) if smk.input.get("graph") else None
+    if graph is not None and not graph.obs_names.equals(names):
+        graph = graph[names].copy()
+    labels = clusters.reindex(names).to_numpy()
+    return label_free_scores(clustering, labels, latent=latent, graph=graph, **settings)
 
 
 def main(smk):
@@ -16,6 +39,7 @@ def main(smk):
     truth = read_labels(smk.input.truth, "truth").reindex(clusters.index)
     row = {k: smk.wildcards[k] for k in ("dataset", "latent", "clustering")}
     row |= clustering_agreement(truth, clusters.to_numpy())
+    row |= label_free(smk, clusters)
     if smk.input.get("latent_scores"):
         row |= json.loads(Path(smk.input.latent_scores).read_text())
     if smk.input.get("sccan_record"):

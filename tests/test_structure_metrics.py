@@ -61,3 +61,14 @@ def test_latent_scores_on_separated_types():
     assert scores["latent_dim"] == 5
     unlabelled = latent_scores(expression[:, :5], expression, None)
     assert np.isnan(unlabelled["silhouette"]) and np.isnan(unlabelled["knn_accuracy"])
+
+
+def test_unlabelled_cells_leave_label_scores_empty_and_structure_scored(points):
+    from sclatent.embed import knn_graph
+
+    graph = knn_graph(points, n_neighbors=10, seed=0).obsp["distances"]
+    unlabelled = np.full(len(points), np.nan, dtype=object)
+    assert np.isnan(label_transfer_accuracy(graph, unlabelled))
+    scores = latent_scores(points[:, :4], points, unlabelled, graph, k=10)
+    assert np.isnan(scores["silhouette"]) and np.isnan(scores["knn_accuracy"])
+    assert 0 < scores["local_overlap"] <= 1 and 0 < scores["global_spearman"] <= 1

@@ -5,6 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sclatent.metrics import METRIC_COLUMNS
+
 from .conftest import run_snakemake, write_workflow_config
 
 pytestmark = pytest.mark.workflow
@@ -44,6 +46,29 @@ def test_metrics_table_has_a_row_per_latent_and_clustering(finished_run):
     assert (table["n_types"] == 4).all()
     for column in ("ari", "nmi", "ami"):
         assert table[column].between(-1, 1).all()
+    assert list(table.columns) == METRIC_COLUMNS  # one schema, labelled or not
+
+
+def test_k_given_and_recommended_columns(finished_run):
+    table = pd.read_csv(finished_run / "results/benchmark/metrics.tsv", sep="\t")
+    assert (table["k_given"] == (table["clustering"] == "kmeans")).all()
+    recommended = table[table["recommended"]]
+    assert list(zip(recommended["latent"], recommended["clustering"], strict=True)) == [
+        ("pca", "leiden")
+    ]
+
+
+def test_label_free_scores_fill_every_row(finished_run):
+    table = pd.read_csv(finished_run / "results/benchmark/metrics.tsv", sep="\t")
+    assert table["cluster_silhouette"].between(-1, 1).all()
+    on_latents = table[table["latent"] != "sccan"]
+    assert on_latents["stability"].between(-1, 1).all()
+    assert table.loc[table["latent"] == "sccan", "stability"].isna().all()  # not re-run
+    scores = table.set_index(["latent", "clustering"])
+    # separated types: PCA's clusters are compact and found again on subsamples
+    assert scores.loc[("pca", "kmeans"), "stability"] > 0.9
+    assert scores.loc[("pca", "leiden"), "stability"] > 0.8
+    assert scores.loc[("pca", "kmeans"), "cluster_silhouette"] > 0.1
 
 
 def test_separated_simulated_types_are_recovered(finished_run):

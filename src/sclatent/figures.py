@@ -120,16 +120,20 @@ def umap_grid(
     has_truth = truth is not None and pd.Series(truth).notna().any()
     per_row = {latent: sorted(c for lat, c in clusterings if lat == latent) for latent in latents}
     type_colours = category_colours(truth) if has_truth else None
-    n_columns = int(has_truth) + max((len(methods) for methods in per_row.values()), default=0)
+    # without labels and clusterings, a latent's layout is still drawn, in one colour
+    n_columns = max(1, int(has_truth) + max(map(len, per_row.values()), default=0))
     fig, axes = plt.subplots(
         len(latents), n_columns, figsize=(2.9 * n_columns + 1.2, 2.7 * len(latents)), squeeze=False
     )
     for i, latent in enumerate(latents):
-        panels = (["truth"] if has_truth else []) + per_row[latent]
+        panels = (["truth"] if has_truth else []) + per_row[latent] or ["layout"]
         for j in range(n_columns):
             ax = axes[i, j]
             if j >= len(panels):
                 ax.axis("off")
+                continue
+            if panels[j] == "layout":
+                _scatter_labels(ax, coords[latent], np.zeros(len(coords[latent])), latent)
                 continue
             if panels[j] == "truth":
                 _scatter_labels(
@@ -168,10 +172,20 @@ def method_label(frame: pd.DataFrame) -> pd.Series:
 
 
 def ari_heatmap(metrics: pd.DataFrame, path, score: str = "ari"):
-    """Datasets x methods heatmap of a score, methods ordered by mean rank (1 = best)."""
+    """Datasets x methods heatmap of a score, methods ordered by mean rank (1 = best).
+
+    Datasets without the score (no labels) are left out; with none left, the figure says so.
+    """
     plt = _pyplot()
     frame = metrics.assign(method=method_label(metrics))
     table = frame.pivot_table(index="dataset", columns="method", values=score, aggfunc="first")
+    if table.empty:
+        fig, ax = plt.subplots(figsize=(6.5, 1.6))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"No dataset has labels: no {score.upper()} to show.", ha="center")
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return pd.Series(dtype=float)
     ranks = table.rank(axis=1, ascending=False).mean(axis=0)
     table = table[ranks.sort_values().index]
     ranks = ranks[table.columns]

@@ -1,15 +1,20 @@
-"""Scores of a clustering against known labels."""
+"""Scores of latents and clusterings: against known labels, and label-free ones."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-# column order of results/benchmark/metrics.tsv; columns added by later steps follow
+# The columns of results/benchmark/metrics.tsv, in order: one schema for every run, labelled
+# datasets or not (config/README.md, "metrics.tsv columns", defines each). A score a row cannot
+# have (label scores without labels, training columns of an untrained latent) is left empty.
+LABEL_SCORES = ["ari", "nmi", "ami", "silhouette", "knn_accuracy"]
 METRIC_COLUMNS = [
     "dataset",
     "latent",
     "clustering",
+    "k_given",
+    "recommended",
     "ari",
     "nmi",
     "ami",
@@ -18,6 +23,8 @@ METRIC_COLUMNS = [
     "n_cells",
     "silhouette",
     "knn_accuracy",
+    "cluster_silhouette",
+    "stability",
     "local_overlap",
     "global_spearman",
     "latent_dim",
@@ -25,6 +32,15 @@ METRIC_COLUMNS = [
     "latent_peak_rss_mb",
     "clustering_seconds",
     "clustering_peak_rss_mb",
+    "device",
+    "peak_gpu_memory_mb",
+    "train_epochs",
+    "denoise_mae",
+    "denoise_pearson_r",
+    "k_eigengap_best",
+    "k_eigengap_second",
+    "fused_views",
+    "clustered_cells",
 ]
 
 
@@ -105,12 +121,14 @@ def label_transfer_accuracy(neighbour_graph, truth) -> float:
     """Accuracy of predicting each labelled cell's type by a vote of its kNN-graph neighbours.
 
     `neighbour_graph` is the sparse cells x cells kNN distance matrix of the latent (itself
-    excluded); ties go to the first label in sorted order.
+    excluded); ties go to the first label in sorted order. NaN when no cell has a label.
     """
     import scipy.sparse as sp
 
     truth = pd.Series(truth).reset_index(drop=True)
     known = truth.notna().to_numpy()
+    if not known.any():
+        return float("nan")
     codes, _ = pd.factorize(truth.astype("string"), sort=True)
     graph = sp.csr_matrix(neighbour_graph)
     graph = graph[known][:, known]
@@ -174,6 +192,88 @@ def latent_scores(
     return scores
 
 
+def cluster_silhouette(latent: np.ndarray, clusters, *, sample: int = 5000, seed: int = 0) -> float:
+    """Silhouette of a clustering's own partition in its latent (Euclidean), on a seeded sample.
+
+    Label-free: it says how compact and separated the clusters are where they were found.
+    NaN when the sample holds one cluster only or every cell is its own cluster, where the
+    silhouette is undefined.
+    """
+    from sklearn.metrics import silhouette_score
+
+    clusters = np.asarray(pd.Series(clusters).astype(str))
+    picked = _sample(len(clusters), sample, seed)
+    found = len(np.unique(clusters[picked]))
+    if not 1 < found < len(picked):
+        return float("nan")
+    latent = np.asarray(latent, dtype=np.float64)
+    return float(silhouette_score(latent[picked], clusters[picked]))
+
+
+def views_silhouette(views: list[np.ndarray], clusters, *, sample: int = 5000, seed: int = 0):
+    """`cluster_silhouette` of a partition found on several views (scCAN's fused latents):
+    the mean over the views, each scored on the same cells."""
+    scores = [cluster_silhouette(view, clusters, sample=sample, seed=seed) for view in views]
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+# perturbations behind `stability`: re-runs on seeded subsamples of this fraction of the cells
+STABILITY_ROUNDS = 3
+STABILITY_FRACTION = 0.8
+
+
+def stability(
+    clusters,
+    recluster,
+    *,
+    seed: int = 0,
+    rounds: int = STABILITY_ROUNDS,
+    fraction: float = STABILITY_FRACTION,
+) -> float:
+    """Agreement of a clustering with itself under perturbation: the mean ARI between the
+    partition and the same method re-run, with another seed, on a seeded subsample.
+
+    `recluster(cells, seed)` re-runs the method on the cells with those indices and returns
+    their labels. Round r draws its subsample with seed + 1000 + r and re-runs with seed + 1 + r,
+    so the score is deterministic given the config seed and no round repeats the original run.
+    1: the method finds the same clusters whatever cells and seed it gets; about 0: chance.
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    clusters = np.asarray(clusters)
+    n = len(clusters)
+    size = max(2, int(round(fraction * n)))
+    agreement = []
+    for r in range(rounds):
+        cells = _sample(n, size, seed + 1000 + r)
+        again = recluster(cells, seed + 1 + r)
+        agreement.append(adjusted_rand_score(clusters[cells], np.asarray(again)))
+    return float(np.mean(agreement))
+
+
+def leiden_rerun(graph, *, resolution: float):
+    """`stability`'s re-run of Leiden: the kNN graph (an AnnData from `embed.knn_graph`)
+    restricted to the subsampled cells, as it is, without rebuilding the neighbours."""
+    from sclatent.cluster import leiden
+
+    def recluster(cells, seed):
+        return leiden(graph[cells].copy(), resolution=resolution, seed=seed)
+
+    return recluster
+
+
+def kmeans_rerun(latent: np.ndarray, k: int, *, n_init: int = 10):
+    """`stability`'s re-run of k-means: the same k on the subsampled cells of the latent."""
+    from sclatent.cluster import kmeans
+
+    latent = np.asarray(latent)
+
+    def recluster(cells, seed):
+        return kmeans(latent[cells], k, seed=seed, n_init=n_init)
+
+    return recluster
+
+
 def summed_cost(benchmark_files, prefix: str) -> dict:
     """Wall seconds (summed) and peak RSS (max) over Snakemake `benchmark:` files."""
     seconds, peak_mb = 0.0, 0.0
@@ -183,3 +283,55 @@ def summed_cost(benchmark_files, prefix: str) -> dict:
         rss = pd.to_numeric(frame["max_rss"], errors="coerce").iloc[-1]
         peak_mb = max(peak_mb, 0.0 if pd.isna(rss) else float(rss))
     return {f"{prefix}_seconds": seconds, f"{prefix}_peak_rss_mb": peak_mb}
+
+
+def label_free_scores(
+    clustering: str,
+    clusters,
+    *,
+    latent: np.ndarray | None = None,
+    graph=None,
+    views: list[np.ndarray] | None = None,
+    seed: int = 0,
+    resolution: float = 1.0,
+    n_init: int = 10,
+) -> dict:
+    """cluster_silhouette and stability of one clustering, aligned to `latent` (or `views`).
+
+    Leiden is re-run on `graph` (the latent's kNN graph), k-means on `latent`. scCAN's
+    partitions are scored on their fused `views` and get no stability: a re-run repeats the
+    whole network fusion and spectral clustering, which costs as much as the clustering itself.
+    """
+    nan = float("nan")
+    if views is not None:
+        return {
+            "cluster_silhouette": views_silhouette(views, clusters, seed=seed),
+            "stability": nan,
+        }
+    clusters = np.asarray(clusters)
+    scores = {"cluster_silhouette": cluster_silhouette(latent, clusters, seed=seed)}
+    if clustering == "leiden":
+        rerun = leiden_rerun(graph, resolution=resolution)
+    elif clustering == "kmeans":
+        rerun = kmeans_rerun(latent, len(np.unique(clusters)), n_init=n_init)
+    else:
+        return scores | {"stability": nan}
+    return scores | {"stability": stability(clusters, rerun, seed=seed)}
+
+
+def metrics_table(rows: list[dict], *, recommended: tuple[str, str]) -> pd.DataFrame:
+    """metrics.tsv from the rows of score_clustering: METRIC_COLUMNS in order (then any other
+    column), whatever rows exist, so that labelled and unlabelled runs, and a run without
+    rows, share one schema.
+
+    k_given marks the clusterings told the true number of types; recommended marks the
+    (latent, clustering) the workflow recommends on every dataset.
+    """
+    from sclatent.summary import gives_k
+
+    extra = [column for row in rows for column in row if column not in METRIC_COLUMNS]
+    table = pd.DataFrame(rows, columns=[*METRIC_COLUMNS, *dict.fromkeys(extra)])
+    table["k_given"] = table["clustering"].map(gives_k).astype(bool)
+    latent, clustering = recommended
+    table["recommended"] = (table["latent"] == latent) & (table["clustering"] == clustering)
+    return table.sort_values(["dataset", "latent", "clustering"], ignore_index=True)

@@ -99,12 +99,31 @@ def has_labels(dataset):
     )
 
 
+def log_unlabelled(datasets):
+    """One line per dataset without labels at start-up: what its run leaves out."""
+    from snakemake.logging import logger
+
+    told_k = [c for c in CLUSTERINGS if gives_k(c)]
+    skipped = f"skipping {', '.join(told_k)} (told the true number of types); " if told_k else ""
+    for dataset in datasets.index:
+        if not has_labels(dataset):
+            logger.info(
+                f"sclatent: dataset '{dataset}' has no labels (no label_column or labels_table): "
+                f"{skipped}ARI, NMI, AMI, kNN label transfer and the silhouette of "
+                "the true types are left empty in metrics.tsv"
+            )
+
+
 def method_pairs(dataset):
     """(latent, clustering) pairs of a dataset: Leiden and k-means on every latent; the
     scCAN flavours on their own fused latents, called 'sccan'."""
     usable = [c for c in CLUSTERINGS if not gives_k(c) or has_labels(dataset)]
     pairs = [(latent, c) for latent in LATENTS for c in usable if c not in SCCAN_CLUSTERINGS]
     return pairs + [("sccan", c) for c in usable if c in SCCAN_CLUSTERINGS]
+
+
+if workflow.is_main_process:
+    log_unlabelled(DATASETS)
 
 
 def all_results(dataset):
@@ -189,6 +208,18 @@ def get_cost_benchmarks(wildcards):
         inputs["training"] = f"results/{wildcards.dataset}/models/{wildcards.latent}/training.json"
     if wildcards.latent in DENOISED:
         inputs["denoising"] = f"results/{wildcards.dataset}/denoise/{wildcards.latent}.tsv"
+    return inputs
+
+
+def get_label_free_input(wildcards):
+    """What cluster_silhouette and stability read: the latent (scCAN: its fused views) and,
+    for Leiden, the kNN graph it re-runs on."""
+    base = f"results/{wildcards.dataset}"
+    if wildcards.latent == "sccan":
+        return {"views": f"{base}/sccan/{sccan_flavour(wildcards.clustering)}/latents.h5ad"}
+    inputs = {"latent": f"{base}/embed/{wildcards.latent}.h5ad"}
+    if wildcards.clustering == "leiden":
+        inputs["graph"] = f"{base}/graph/{wildcards.latent}.h5ad"
     return inputs
 
 

@@ -26,6 +26,7 @@ rule score_latent:
 rule score_clustering:
     input:
         unpack(get_cost_benchmarks),
+        unpack(get_label_free_input),
         clusters="results/{dataset}/clusters/{latent}.{clustering}.tsv",
         truth="results/{dataset}/truth.tsv",
     output:
@@ -38,8 +39,12 @@ rule score_clustering:
         "../../envs/scanpy.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb(1000, 10),
-        runtime=10,
+        mem_mb=mem_mb(1500, 4),
+        runtime=60,
+    params:
+        seed=config["seed"],
+        resolution=config["leiden"]["resolution"],
+        n_init=config["kmeans"]["n_init"],
     script:
         "../../scripts/score_clustering.py"
 
@@ -63,6 +68,8 @@ rule gather_metrics:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        recommended=RECOMMENDED,
     script:
         "../../scripts/gather_metrics.py"
 
