@@ -1,4 +1,5 @@
-"""Rule train_scvi: the scVI latent of the HVG counts (scvi-tools), the established reference."""
+"""Rule train_scvi: the scVI latent of the HVG counts (scvi-tools), the established reference,
+and the model itself (scvi-tools' save), for reuse and for mapping new cells."""
 
 from sclatent.runtime import run_rule
 
@@ -18,6 +19,7 @@ def main(smk):
         seed=smk.params.seed,
         device=smk.params.device,
         threads=smk.threads,
+        save_dir=smk.output.model,
     )
     save_latent(adata.obs_names, result.latent, "scvi", smk.output.latent)
     write_table(result.history, smk.output.history, index=False)

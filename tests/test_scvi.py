@@ -87,3 +87,30 @@ def test_bad_input(adata):
     del without_counts.layers["counts"]
     with pytest.raises(InputError, match=r"layers\['counts'\]"):
         scvi_latent(without_counts, TINY, seed=0)
+
+
+def test_saved_model_reopens_in_scvi_tools_and_in_sclatent(adata, tmp_path):
+    """The directory `save_dir` keeps is scvi-tools' own: SCVI.load(dir, adata=...) opens it;
+    sclatent.load_model gives the same latent, genes matched by name."""
+    import anndata as ad
+    import scvi
+
+    import sclatent
+    from sclatent.autoencoder import FittedScvi
+
+    result = scvi_latent(adata.copy(), TINY, seed=0, threads=1, save_dir=tmp_path / "scvi/model")
+    counts = ad.AnnData(X=adata.layers["counts"].copy(), obs=adata.obs[[]], var=adata.var[[]])
+    reopened = scvi.model.SCVI.load(str(tmp_path / "scvi/model"), adata=counts)
+    np.testing.assert_allclose(reopened.get_latent_representation(), result.latent, atol=1e-5)
+    assert reopened.get_normalized_expression().shape == adata.shape
+
+    for path in (tmp_path / "scvi", tmp_path / "scvi/model"):
+        model = sclatent.load_model(path)
+        assert isinstance(model, FittedScvi) and model.genes == list(adata.var_names)
+        np.testing.assert_allclose(model.encode(adata), result.latent, atol=1e-5)
+    shuffled = adata[:, adata.var_names[::-1]].copy()
+    np.testing.assert_allclose(model.encode(shuffled), result.latent, atol=1e-5)
+    without_counts = adata.copy()
+    del without_counts.layers["counts"]
+    with pytest.raises(InputError, match=r"layers\['counts'\] is missing \(scVI reads raw"):
+        model.encode(without_counts)

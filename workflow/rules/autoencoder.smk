@@ -39,6 +39,7 @@ rule train_scvi:
         "results/{dataset}/hvg.h5ad",
     output:
         latent="results/{dataset}/embed/scvi.h5ad",
+        model=directory("results/{dataset}/models/scvi/model"),
         history="results/{dataset}/models/scvi/history.tsv",
         info="results/{dataset}/models/scvi/training.json",
         curve=report(

@@ -154,6 +154,8 @@ def get_final_output():
             f"results/{dataset}/markers.png",
             f"results/{dataset}/cluster_sizes.tsv",
         ]
+    for query in MAPPINGS:
+        outputs += [f"results/mapping/{query}/labels.tsv", f"results/mapping/{query}/latent.h5ad"]
     return outputs
 
 
@@ -369,3 +371,70 @@ def mem_mb(base, per_input_mb=0.0):
         return int((base + per_input_mb * input.size_mb) * (1 + 0.5 * (attempt - 1)))
 
     return request
+
+
+# ---- mapping new cells onto a trained reference -----------------------------------------
+
+
+def check_mappings(config):
+    """The mapping queries by name; a query naming no dataset of the sheet, a clustering the
+    run does not make of it, or a missing input stops the run at start-up with one line."""
+    from sclatent.config import check_safe_name
+
+    queries = {}
+    for number, query in enumerate(config["mapping"]["queries"]):
+        name, reference = query["name"], query["reference"]
+        where = f"config mapping.queries[{number}] ({name})"
+        try:
+            check_safe_name(name, "query name", where)
+            if name in queries:
+                raise InputError(f"{where}: another query has this name")
+            if reference not in DATASETS.index:
+                raise InputError(
+                    f"{where}: reference {reference!r} is not a dataset of "
+                    f"{config['datasets']} (datasets: {', '.join(DATASETS.index)})"
+                )
+            known = [f"{latent}.{clustering}" for latent, clustering in method_pairs(reference)]
+            if query["clusters"] not in ["recommended", *known]:
+                raise InputError(
+                    f"{where}: clusters {query['clusters']!r} is not a clustering of "
+                    f"{reference!r} in this run (recommended, {', '.join(known)})"
+                )
+            if not Path(query["input"]).exists():
+                raise InputError(f"{where}: input {query['input']}: no such file or directory")
+        except InputError as error:
+            raise WorkflowError(f"sclatent: {error}") from None
+        queries[name] = query
+    return queries
+
+
+MAPPINGS = check_mappings(config)
+
+
+def mapping_clusters(query):
+    """The reference clustering a query takes: the recommended one or latent.clustering."""
+    if query["clusters"] == "recommended":
+        return recommended_clusters(query["reference"])
+    return f"results/{query['reference']}/clusters/{query['clusters']}.tsv"
+
+
+def get_mapping_input(wildcards):
+    query = MAPPINGS[wildcards.query]
+    base = f"results/{query['reference']}"
+    latent = query["latent"]
+    inputs = {
+        "query": query["input"],
+        # scVI: scvi-tools' save directory; autoencoders: the weights beside model.json
+        "model": (
+            f"{base}/models/scvi/model" if latent == "scvi" else f"{base}/models/{latent}/model.pt"
+        ),
+        "reference_latent": f"{base}/embed/{latent}.h5ad",
+        "clusters": mapping_clusters(query),
+    }
+    if has_labels(query["reference"]):
+        inputs["truth"] = f"{base}/truth.tsv"  # the reference's known types go along
+    return inputs
+
+
+def get_mapping_query(wildcards):
+    return MAPPINGS[wildcards.query]

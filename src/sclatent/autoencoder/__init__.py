@@ -1,12 +1,14 @@
 """Autoencoder latent spaces (ae, dae, nbae, zinbae) and the scVI reference.
 
     result = train_latent(adata_hvg, "ae", params, seed=0, checkpoint_dir=path, threads=2)
-    result = scvi_latent(adata_hvg, params, seed=0, threads=2)
+    result = scvi_latent(adata_hvg, params, seed=0, threads=2, save_dir=path)
+    model = load_autoencoder(path)  # or load_scvi(path); model.encode(adata)
 
 `default_params(model)` lists every setting with its default. Names are imported lazily, so
 that `sclatent.autoencoder.params` (config validation) works without torch; the first use of
-a training name imports torch (scvi-tools only with `scvi_latent`). Rule scripts import from
-the submodules themselves, so the static env check sees what each step needs.
+a training name imports torch (scvi-tools only with `scvi_latent` and `load_scvi`). Rule
+scripts import from the submodules themselves, so the static env check sees what each step
+needs.
 """
 
 import importlib
@@ -20,6 +22,7 @@ _WHERE = {
     "nb_log_prob": "likelihoods",
     "zinb_log_prob": "likelihoods",
     "FittedAutoencoder": "model",
+    "align_genes": "model",
     "load_autoencoder": "model",
     "AUTOENCODER_MODELS": "params",
     "default_params": "params",
@@ -29,6 +32,8 @@ _WHERE = {
     "TrainingDiverged": "trainer",
     "TrainingInterrupted": "trainer",
     "scvi_latent": "scvi_model",
+    "FittedScvi": "scvi_model",
+    "load_scvi": "scvi_model",
 }
 
 

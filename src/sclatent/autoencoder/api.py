@@ -126,7 +126,14 @@ def train_latent(
         retrain_finished=restart_stale,
     ).fit()
 
-    fitted = FittedAutoencoder(network, model, params, x.shape[1])
+    fitted = FittedAutoencoder(
+        network,
+        model,
+        params,
+        x.shape[1],
+        genes=adata_hvg.var_names,
+        normalize=adata_hvg.uns.get("normalize"),
+    )
     latent = encode(network, data)
     if checkpoint_dir:
         fitted.save(checkpoint_dir)

@@ -1,15 +1,21 @@
 """A trained autoencoder: encode cells, predict denoised expression, save and load.
 
 Saved as two files in the model folder: `model.pt` (the network's state dict, loaded with
-`weights_only=True`) and `model.json` (model name, settings and gene count to rebuild it).
+`weights_only=True`) and `model.json` (model name, settings and gene count to rebuild it, and
+the names of the genes it reads and the normalisation of X, so that cells of another file can
+be put into the same latent: `sclatent.mapping`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import torch
 
@@ -21,10 +27,14 @@ from .networks import Autoencoder
 from .params import LIKELIHOODS, resolve_params
 from .trainer import save_atomic
 
+log = logging.getLogger("sclatent.autoencoder")
+
 WEIGHTS_NAME = "model.pt"
 SPEC_NAME = "model.json"
 _CHUNK = 4096
 _MAX_LOG_RATE = 20.0  # exp(20) ~ 5e8: far above any count, keeps the prediction finite
+# share of a model's genes that cells of another file must have for their latent to mean much
+MIN_SHARED_GENES = 0.5
 
 
 def as_csr(matrix, where: str) -> sp.csr_matrix:
@@ -67,14 +77,82 @@ def expression_scale(x: sp.csr_matrix, counts: sp.csr_matrix, size_factor: np.nd
     return float(np.median(size_factor[rows][usable] * x_sum[usable] / count_sum[usable]))
 
 
-class FittedAutoencoder:
-    """A trained network with what it needs to embed cells and predict their expression."""
+def align_genes(
+    matrix,
+    var_names: Sequence[str],
+    genes: Sequence[str],
+    *,
+    where: str,
+    min_shared: float = MIN_SHARED_GENES,
+) -> sp.csr_matrix:
+    """The columns of `matrix` (cells x `var_names`) in the order of a model's `genes`.
 
-    def __init__(self, network: Autoencoder, model: str, params: dict, n_genes: int) -> None:
+    Genes are matched by name; a model gene the cells lack becomes a column of zeros (logged
+    with how many), since an unmeasured gene reads as unexpressed. Fewer shared genes than
+    `min_shared` of the model's is an InputError naming `where`: such cells would land in the
+    latent by what they lack, not by what they express.
+    """
+    matrix = as_csr(matrix, where)
+    var_names, genes = pd.Index(var_names).astype(str), pd.Index(genes).astype(str)
+    if var_names.equals(genes):
+        return matrix
+    if var_names.has_duplicates:
+        duplicated = var_names[var_names.duplicated()].unique()
+        raise InputError(
+            f"{where}: {len(duplicated)} duplicate gene names (e.g. {', '.join(duplicated[:3])});"
+            " genes are matched to the model by name"
+        )
+    position = var_names.get_indexer(genes)
+    shared = np.flatnonzero(position >= 0)
+    needed = max(1, math.ceil(min_shared * len(genes)))
+    if len(shared) < needed:
+        raise InputError(
+            f"{where}: only {len(shared)} of the model's {len(genes)} genes are among its "
+            f"{len(var_names)} genes (at least {needed} needed; model genes e.g. "
+            f"{', '.join(genes[:3])}; these e.g. {', '.join(var_names[:3])})"
+        )
+    if len(shared) < len(genes):
+        log.warning(
+            "%s: %d of the model's %d genes are missing; they are set to zero",
+            where, len(genes) - len(shared), len(genes),
+        )  # fmt: skip
+    # a 0/1 matrix picks each shared gene into its model column: one sparse product
+    pick = sp.csr_matrix(
+        (np.ones(len(shared), dtype=np.float32), (position[shared], shared)),
+        shape=(len(var_names), len(genes)),
+    )
+    return sp.csr_matrix(matrix @ pick, dtype=np.float32)
+
+
+class FittedAutoencoder:
+    """A trained network with what it needs to embed cells and predict their expression.
+
+    `genes` (names of the model's input genes, in order) and `normalize` (the target_sum of
+    X) let `encode` and `sclatent.mapping` take cells of any file; models saved without them
+    still load and encode inputs of the right width.
+    """
+
+    def __init__(
+        self,
+        network: Autoencoder,
+        model: str,
+        params: dict,
+        n_genes: int,
+        genes: Sequence[str] | None = None,
+        normalize: dict | None = None,
+    ) -> None:
         self.network = network.eval()
         self.model = model
         self.params = params
         self.n_genes = n_genes
+        self.genes = None if genes is None else [str(g) for g in genes]
+        # values read back from h5ad uns are numpy scalars: plain numbers for model.json
+        self.normalize = {
+            str(key): value.item() if isinstance(value, np.generic) else value
+            for key, value in (normalize or {}).items()
+        }
+        if self.genes is not None and len(self.genes) != n_genes:
+            raise InputError(f"{model}: {len(self.genes)} gene names for {n_genes} input genes")
 
     @property
     def device(self) -> torch.device:
@@ -86,10 +164,21 @@ class FittedAutoencoder:
                 f"hvg AnnData has {x.shape[1]} genes; the model was trained on {self.n_genes}"
             )
 
-    def encode(self, adata) -> np.ndarray:
-        """Latent coordinates of the cells of `adata` (its X: log-normalised HVGs)."""
-        x = as_csr(adata.X, "hvg AnnData X")
-        self._check_genes(x)
+    def encode(self, adata, *, min_shared: float = MIN_SHARED_GENES) -> np.ndarray:
+        """Latent coordinates of the cells of `adata`.
+
+        X must be normalised as the training data were (log1p of counts scaled to
+        `normalize['target_sum']` per cell over all its genes: the workflow's hvg.h5ad,
+        norm.h5ad or deliverable, or `sclatent.mapping.prepare_query` of raw counts). When
+        the model knows its genes, X's genes are matched to them by name (`align_genes`).
+        """
+        if self.genes is None:
+            x = as_csr(adata.X, "hvg AnnData X")
+            self._check_genes(x)
+        else:
+            x = align_genes(
+                adata.X, adata.var_names, self.genes, where="AnnData X", min_shared=min_shared
+            )
         return encode(self.network, CellData(x, self.device))
 
     def _inputs(self, adata) -> tuple[sp.csr_matrix, float | None]:
@@ -147,7 +236,13 @@ class FittedAutoencoder:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         save_atomic(self.network.state_dict(), directory / WEIGHTS_NAME)
-        spec = {"model": self.model, "params": self.params, "n_genes": self.n_genes}
+        spec = {
+            "model": self.model,
+            "params": self.params,
+            "n_genes": self.n_genes,
+            "normalize": self.normalize,
+            "genes": self.genes,
+        }
         (directory / SPEC_NAME).write_text(json.dumps(spec, indent=2) + "\n")
 
 
@@ -177,4 +272,11 @@ def load_autoencoder(directory: str | Path, device: str = "cpu") -> FittedAutoen
     torch_device = select_device(device)
     state = torch.load(directory / WEIGHTS_NAME, map_location=torch_device, weights_only=True)
     network.load_state_dict(state)
-    return FittedAutoencoder(network.to(torch_device), spec["model"], params, spec["n_genes"])
+    return FittedAutoencoder(
+        network.to(torch_device),
+        spec["model"],
+        params,
+        spec["n_genes"],
+        genes=spec.get("genes"),
+        normalize=spec.get("normalize"),
+    )

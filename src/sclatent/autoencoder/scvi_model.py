@@ -9,6 +9,11 @@ when --ntasks > 1 lacks --ntasks-per-node. Under Snakemake, resubmission is the 
 business, so the trainer gets a plain `LightningEnvironment` plugin, and SLURM_NTASKS is hidden
 from Lightning while training (scvi-tools also builds a device connector of its own, outside
 the plugin's reach). Progress bars are off; one log line per epoch.
+
+The trained model is kept with scvi-tools' own `save` (a directory that
+`scvi.model.SCVI.load(dir, adata=...)` opens, for normalised expression, differential
+expression or new cells); `load_scvi` wraps such a directory with the `encode(adata)` of the
+autoencoders, matching genes by name.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,13 +37,14 @@ from sclatent.runtime import set_threads
 
 from .api import TrainResult, _gpu_peak, _reset_gpu_peak
 from .device import select_device
-from .model import as_csr
+from .model import MIN_SHARED_GENES, align_genes, as_csr
 from .params import auto_max_epochs, resolve_params
 from .trainer import HISTORY_COLUMNS
 
 log = logging.getLogger("sclatent.autoencoder")
 
 _ACCELERATORS = {"cuda": "gpu", "mps": "mps", "cpu": "cpu"}
+SCVI_WEIGHTS = "model.pt"  # the file scvi-tools' save writes (no prefix)
 
 
 def _metric(metrics: dict, key: str) -> float:
@@ -97,9 +104,9 @@ def scvi_latent(
     """Train scVI on `layers['counts']` of hvg.h5ad and return its latent (posterior means).
 
     History columns are those of `train_latent`, with the per-cell negative ELBO as losses.
-    Writes the latent to `adata_hvg.obsm[key_added]`; `save_dir` keeps the scvi-tools model.
+    Writes the latent to `adata_hvg.obsm[key_added]`; `save_dir` keeps the scvi-tools model
+    (`scvi.model.SCVI.load(save_dir, adata=...)` or `load_scvi(save_dir)` reopen it).
     """
-    import anndata as ad
     import scvi
 
     params = resolve_params("scvi", params)
@@ -113,13 +120,8 @@ def scvi_latent(
     scvi.settings.seed = seed
     scvi.settings.verbosity = logging.WARNING
 
-    # a bare AnnData over the same counts: setup_anndata annotates it, not the caller's object
     counts = as_csr(adata_hvg.layers["counts"], "hvg AnnData layers['counts']")
-    adata = ad.AnnData(
-        X=counts,
-        obs=pd.DataFrame(index=adata_hvg.obs_names.copy()),
-        var=pd.DataFrame(index=adata_hvg.var_names.copy()),
-    )
+    adata = _counts_anndata(counts, adata_hvg.obs_names, adata_hvg.var_names)
     scvi.model.SCVI.setup_anndata(adata)
     model = scvi.model.SCVI(
         adata,
@@ -187,4 +189,84 @@ def scvi_latent(
     )
 
 
-__all__ = ["scvi_latent"]
+def _counts_anndata(counts, obs_names, var_names):
+    """A bare AnnData over the counts: scvi-tools annotates it, not the caller's object."""
+    import anndata as ad
+
+    return ad.AnnData(
+        X=counts,
+        obs=pd.DataFrame(index=pd.Index(obs_names, dtype=str).copy()),
+        var=pd.DataFrame(index=pd.Index(var_names, dtype=str).copy()),
+    )
+
+
+def scvi_directory(path: str | Path) -> Path | None:
+    """The scvi-tools save directory at `path` or at its `model/` (how train_scvi keeps it)."""
+    path = Path(path)
+    for candidate in (path, path / "model"):
+        if (candidate / SCVI_WEIGHTS).is_file() and not (candidate / "model.json").exists():
+            return candidate
+    return None
+
+
+class FittedScvi:
+    """A saved scVI model with the `encode(adata)` of `FittedAutoencoder`.
+
+    `model` is the `scvi.model.SCVI` (loaded without data); scvi-tools' own methods take the
+    cells as `adata=self.align(adata)`.
+    """
+
+    def __init__(self, directory: str | Path, device: str = "cpu") -> None:
+        import scvi
+        import torch
+
+        found = scvi_directory(directory)
+        if found is None:
+            raise InputError(f"{directory}: no saved scVI model here (no {SCVI_WEIGHTS})")
+        self.directory = found
+        torch_device = select_device(device)
+        scvi.settings.verbosity = logging.WARNING
+        try:
+            # scvi-tools' save format: a pickle that its own load unpickles the same way
+            saved = torch.load(found / SCVI_WEIGHTS, map_location="cpu", weights_only=False)
+            self.genes = [str(g) for g in saved["var_names"]]
+            self.model = scvi.model.SCVI.load(
+                str(found),
+                adata=False,
+                accelerator=_ACCELERATORS[torch_device.type],
+                # a list, as in training: Lightning reads devices=0 as "no GPU"
+                device=[torch_device.index or 0] if torch_device.type == "cuda" else "auto",
+            )
+        except (OSError, KeyError, ValueError, RuntimeError) as error:
+            raise InputError(f"{found}: cannot load the scVI model: {error}") from error
+        self.n_genes = len(self.genes)
+        self.normalize: dict = {}  # scVI reads raw counts
+
+    def align(self, adata, *, min_shared: float = MIN_SHARED_GENES, where: str = "AnnData"):
+        """A bare AnnData of the cells' raw counts (layers['counts']) on the model's genes."""
+        if "counts" not in adata.layers:
+            raise InputError(
+                f"{where}: layers['counts'] is missing (scVI reads raw counts; "
+                "sclatent.mapping.prepare_query makes them from a counts file)"
+            )
+        counts = align_genes(
+            adata.layers["counts"],
+            adata.var_names,
+            self.genes,
+            where=f"{where} layers['counts']",
+            min_shared=min_shared,
+        )
+        return _counts_anndata(counts, adata.obs_names, self.genes)
+
+    def encode(self, adata, *, min_shared: float = MIN_SHARED_GENES) -> np.ndarray:
+        """Latent coordinates (posterior means) of the cells of `adata` from their counts."""
+        query = self.align(adata, min_shared=min_shared)
+        return np.asarray(self.model.get_latent_representation(adata=query), dtype=np.float32)
+
+
+def load_scvi(directory: str | Path, device: str = "cpu") -> FittedScvi:
+    """The scVI model saved in `directory` (or `directory/model`) by `scvi_latent`."""
+    return FittedScvi(directory, device)
+
+
+__all__ = ["FittedScvi", "load_scvi", "scvi_directory", "scvi_latent"]

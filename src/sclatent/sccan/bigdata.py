@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sclatent.label_transfer import knn_vote
+
 SKETCH_DIMS = 10
 
 
@@ -85,15 +87,7 @@ def transfer_labels(
     rest = np.setdiff1d(np.arange(n), sample)
     if len(rest) == 0:
         return labels
-    from sklearn.neighbors import NearestNeighbors
-
-    n_labels = int(sample_labels.max()) + 1
-    votes = np.zeros((len(rest), n_labels), dtype=np.int64)
-    k = min(neighbors, len(sample))
-    for latent in latents:
-        z = np.asarray(latent, dtype=np.float64)
-        search = NearestNeighbors(n_neighbors=k, algorithm="brute")  # trees are slow in 15-25 d
-        index = search.fit(z[sample]).kneighbors(z[rest], return_distance=False)
-        np.add.at(votes, (np.repeat(np.arange(len(rest)), k), sample_labels[index].ravel()), 1)
-    labels[rest] = np.argmax(votes, axis=1)
+    reference = [np.asarray(z)[sample] for z in latents]
+    query = [np.asarray(z)[rest] for z in latents]
+    labels[rest] = knn_vote(reference, sample_labels, query, neighbors=neighbors)[0]
     return labels
