@@ -1,0 +1,351 @@
+"""Leave-one-dataset-out accuracy of the clusterings that estimate k, defaults chosen on the others.
+
+Every default that changes accuracy is chosen here by leave-one-dataset-out (LODO) over the
+labelled datasets in ../shared/data: for each dataset, the member of a family of settings with
+the best mean ARI on the *other* datasets (mean over seeds) is scored on the one left out. The
+mean of those left-out scores is the figure to quote; the member chosen on all datasets is the
+default. Families:
+
+- `sccan_improved` (the recommended clustering): scCAN's fusion, eigengap k and spectral
+  clustering, over its switches: the views fused (the scCAN VAE snapshots, with or without a
+  PCA view, or PCA with the project's nbae and scVI latents), the cell count below which only
+  the PCA view is used, and the eigengap rule (k range and which gap);
+- `leiden`: Leiden on the kNN graph of a latent (pca, nbae, scvi), at one resolution for every
+  latent, chosen from a grid.
+
+Beside them, with their settings fixed: PCA + Leiden at resolution 1 (the scanpy default),
+`sccan_faithful` (the reference defaults), Leiden per latent with the resolution of the best
+silhouette, and the methods told the true number of types (k-means per latent, scCAN with k
+given; the best of them is the upper bound).
+
+Latents come from benchmarks/latent_cache.py (paper-mode preprocessing; trained per seed).
+Scores are cached per dataset and seed in --out, so a rerun only computes what is missing.
+
+    .venv/bin/python benchmarks/latent_cache.py --seeds 0,1,2
+    .venv/bin/python benchmarks/accuracy.py --seeds 0,1,2 [--markdown docs/accuracy_tables.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from latent_cache import CACHE, load  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "results" / "accuracy"
+RESOLUTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.2, 1.5, 2.0)
+LEIDEN_LATENTS = ("pca", "nbae", "scvi")
+N_NEIGHBORS = 15
+SILHOUETTE_CELLS = 3000
+
+# scCAN views: name -> which cached arrays are fused
+VIEWS = {
+    "vae": ["sccan_vae*"],
+    "vae+pca": ["sccan_vae*", "sccan_pca"],
+    "pca+nbae+scvi": ["sccan_pca", "nbae", "scvi"],
+    "pca": ["sccan_pca"],
+}
+# eigengap rules: (k_min, k_max, k_rule)
+K_RULES = {
+    "best 3-15": (3, 15, "best"),
+    "best 2-15": (2, 15, "best"),
+    "best 3-20": (3, 20, "best"),
+    "min(best,2nd) 2-15": (2, 15, "min_best_second"),
+    "max(best,2nd) 2-15": (2, 15, "max_best_second"),
+}
+# below this many cells only the PCA view is fused (scCAN's vae_min_cells)
+PCA_ONLY_BELOW = (0, 300, 500, 1000)
+# the improved defaults before this study (chosen in-sample on eight datasets)
+PREVIOUS_IMPROVED = "sccan_improved | vae+pca | PCA only below 500 cells | best 3-15"
+
+
+def scores(truth, labels) -> dict:
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    return {
+        "ari": adjusted_rand_score(truth, labels),
+        "nmi": normalized_mutual_info_score(truth, labels),
+        "k": int(len(np.unique(labels))),
+    }
+
+
+def views_of(arrays: dict, name: str) -> tuple[list, list]:
+    names = []
+    for pattern in VIEWS[name]:
+        if pattern.endswith("*"):
+            names += sorted(k for k in arrays if k.startswith(pattern[:-1]))
+        else:
+            names.append(pattern)
+    return [np.asarray(arrays[n], dtype=np.float64) for n in names], names
+
+
+def leiden_rows(arrays: dict, seed: int) -> list[dict]:
+    """Leiden on each latent's kNN graph over the resolution grid (and at 1.0), with the
+    silhouette of each partition (for the silhouette-chosen baseline)."""
+    from sklearn.metrics import silhouette_score
+
+    from sclatent.cluster import leiden
+    from sclatent.embed import knn_graph
+
+    truth = arrays["truth"]
+    rows = []
+    sample = np.random.default_rng(seed).permutation(len(truth))[:SILHOUETTE_CELLS]
+    for latent in LEIDEN_LATENTS:
+        z = np.asarray(arrays[latent], dtype=np.float32)
+        graph = knn_graph(z, n_neighbors=N_NEIGHBORS, seed=seed)
+        for resolution in sorted(set(RESOLUTIONS) | {1.0}):
+            start = time.perf_counter()
+            labels = leiden(graph, resolution=resolution, seed=seed)
+            seconds = time.perf_counter() - start
+            k = len(np.unique(labels[sample]))
+            silhouette = silhouette_score(z[sample], labels[sample]) if 1 < k < len(sample) else -1
+            rows.append(
+                {"method": f"leiden {latent}", "setting": f"resolution {resolution:g}"}
+                | scores(truth, labels)
+                | {"silhouette": silhouette, "seconds": seconds}
+            )
+    return rows
+
+
+def kmeans_rows(arrays: dict, seed: int) -> list[dict]:
+    from sclatent.cluster import kmeans
+
+    truth = arrays["truth"]
+    k = len(np.unique(truth))
+    return [
+        {"method": f"kmeans {latent}", "setting": "true k"}
+        | scores(truth, kmeans(np.asarray(arrays[latent]), k, seed=seed))
+        for latent in LEIDEN_LATENTS
+    ]
+
+
+def sccan_rows(arrays: dict, seed: int, threads: int) -> list[dict]:
+    """scCAN faithful (reference defaults), and every view set x eigengap rule of the improved
+    family, with k estimated and with the true k; fusions are shared by rules of one view set."""
+    from sclatent.sccan import cluster_latents
+
+    truth = arrays["truth"]
+    k_true = len(np.unique(truth))
+    rows = []
+    cache: dict = {}
+
+    def run(flavour, view_set, params, method, setting, k=None):
+        latents, names = views_of(arrays, view_set)
+        start = time.perf_counter()
+        result = cluster_latents(
+            latents, flavour, params, seed=seed, k=k, names=names, threads=threads,
+            fusion_cache=cache,
+        )  # fmt: skip
+        rows.append(
+            {"method": method, "setting": setting}
+            | scores(truth, result.labels)
+            | {"seconds": time.perf_counter() - start}
+        )
+
+    run("faithful", "vae", {}, "sccan_faithful", "reference defaults")
+    run("faithful", "vae", {}, "sccan_faithful", "true k", k=k_true)
+    for view_set in VIEWS:
+        for rule, (k_min, k_max, k_rule) in K_RULES.items():
+            params = {"k_min": k_min, "k_max": k_max, "k_rule": k_rule, "vae_min_cells": 0}
+            run("improved", view_set, params, "sccan views", f"{view_set} | {rule}")
+        run(
+            "improved",
+            view_set,
+            {"vae_min_cells": 0},
+            "sccan views",
+            f"{view_set} | true k",
+            k_true,
+        )
+    return rows
+
+
+def compute(datasets: list[str], seeds: list[int], cache: Path, out: Path, threads: int):
+    out.mkdir(parents=True, exist_ok=True)
+    for dataset in datasets:
+        for seed in seeds:
+            target = out / f"{dataset}.seed{seed}.tsv"
+            if target.exists():
+                continue
+            start = time.perf_counter()
+            arrays = load(cache, dataset, seed)
+            rows = leiden_rows(arrays, seed) + kmeans_rows(arrays, seed)
+            rows += sccan_rows(arrays, seed, threads)
+            table = pd.DataFrame(rows).assign(
+                dataset=dataset,
+                seed=seed,
+                n_cells=len(arrays["truth"]),
+                n_types=len(np.unique(arrays["truth"])),
+            )
+            table.to_csv(target, sep="\t", index=False)
+            print(f"{dataset} seed {seed}: {time.perf_counter() - start:.0f} s", file=sys.stderr)
+
+
+def candidates(raw: pd.DataFrame) -> pd.DataFrame:
+    """One row per (candidate, dataset, seed): the raw rows, the silhouette-chosen Leiden per
+    latent, and the improved family with its PCA-only threshold applied."""
+    rows = [raw.assign(candidate=raw["method"] + " | " + raw["setting"])]
+    leiden = raw[raw["method"].str.startswith("leiden")]
+    best = leiden.loc[leiden.groupby(["dataset", "seed", "method"])["silhouette"].idxmax()]
+    rows.append(best.assign(candidate=best["method"] + " | resolution by silhouette"))
+    views = raw[raw["method"] == "sccan views"].copy()
+    views["view_set"] = views["setting"].str.split(" | ", regex=False).str[0]
+    views["rule"] = views["setting"].str.split(" | ", regex=False).str[1]
+    pca_only = views[views["view_set"] == "pca"].set_index(["dataset", "seed", "rule"])
+    for view_set, threshold in itertools.product([v for v in VIEWS if v != "pca"], PCA_ONLY_BELOW):
+        member = views[views["view_set"] == view_set].set_index(["dataset", "seed", "rule"])
+        small = member["n_cells"] < threshold
+        member = member.copy()
+        member.loc[small, ["ari", "nmi", "k"]] = pca_only.loc[
+            small[small].index, ["ari", "nmi", "k"]
+        ]
+        member = member.reset_index()
+        name = f"{view_set} | PCA only below {threshold} cells | " + member["rule"]
+        rows.append(member.assign(candidate="sccan_improved | " + name))
+    return pd.concat(rows, ignore_index=True)
+
+
+def lodo(means: pd.DataFrame, family: list[str]) -> pd.DataFrame:
+    """Per dataset: the family member with the best mean ARI on the other datasets, scored on it."""
+    wide = means[means["candidate"].isin(family)].pivot(
+        index="candidate", columns="dataset", values="ari"
+    )
+    chosen = []
+    for dataset in wide.columns:
+        member = wide.drop(columns=dataset).mean(axis=1).idxmax()
+        chosen.append({"dataset": dataset, "chosen": member})
+    picks = pd.DataFrame(chosen)
+    return picks.merge(means, left_on=["dataset", "chosen"], right_on=["dataset", "candidate"])
+
+
+def report(table: pd.DataFrame, markdown: Path | None) -> None:
+    means = (
+        table.groupby(["candidate", "dataset"])
+        .agg(
+            ari=("ari", "mean"),
+            nmi=("nmi", "mean"),
+            k=("k", "mean"),
+            n_types=("n_types", "first"),
+            n_cells=("n_cells", "first"),
+            seeds=("seed", "nunique"),
+        )  # fmt: skip
+        .reset_index()
+    )
+    cands = means["candidate"].unique()
+    improved_family = [c for c in cands if c.startswith("sccan_improved |")]
+    leiden_family = sorted({c.split(" | ")[1] for c in cands if c.startswith("leiden ")} - {
+        "resolution by silhouette"})  # fmt: skip
+    # one resolution for every latent: a member is a resolution, scored on each latent's rows
+    leiden_means = means[means["candidate"].str.startswith("leiden ")].copy()
+    leiden_means["member"] = leiden_means["candidate"].str.split(" | ", regex=False).str[1]
+    per_resolution = leiden_means.groupby(["member", "dataset"])["ari"].mean().reset_index()
+    per_resolution = per_resolution.rename(columns={"member": "candidate"})
+    per_resolution = per_resolution[per_resolution["candidate"].isin(leiden_family)]
+
+    recommended = lodo(means, improved_family)
+    leiden_pick = lodo(per_resolution, leiden_family)
+    k_given = [c for c in cands if c.endswith("true k")]
+    best_given = means[means["candidate"].isin(k_given)].groupby("candidate")["ari"].mean().idxmax()
+
+    lines = []
+
+    def emit(text=""):
+        lines.append(text)
+        print(text)
+
+    def column(candidate):
+        return means[means["candidate"] == candidate].set_index("dataset")
+
+    rec = recommended.set_index("dataset")
+    base = column("leiden pca | resolution 1")
+    overall = means[means["candidate"].isin(improved_family)].groupby("candidate")["ari"].mean()
+    rows = {
+        "recommended: sccan_improved, defaults LODO": rec,
+        "sccan_improved, defaults chosen on all (in-sample)": column(overall.idxmax()),
+        "sccan_improved, previous defaults": column(PREVIOUS_IMPROVED),
+        "PCA + Leiden res 1": base,
+        "sccan_faithful": column("sccan_faithful | reference defaults"),
+        f"best k given: {best_given}": column(best_given),
+    }
+    for latent in LEIDEN_LATENTS:
+        rows[f"Leiden {latent}, res by silhouette"] = column(
+            f"leiden {latent} | resolution by silhouette"
+        )
+    for latent in LEIDEN_LATENTS:
+        picks = leiden_pick.set_index("dataset")["chosen"]
+        rows[f"Leiden {latent}, res LODO"] = pd.DataFrame(
+            [column(f"leiden {latent} | {picks[d]}").loc[d] for d in picks.index], index=picks.index
+        )
+    datasets = sorted(base.index, key=lambda d: base.loc[d, "n_cells"])
+    for metric in ("ari", "nmi", "k"):
+        wide = pd.DataFrame({name: frame[metric] for name, frame in rows.items()}).loc[datasets].T
+        if metric != "k":
+            wide["mean"] = wide.mean(axis=1)
+            wide["worst vs PCA+Leiden"] = (
+                wide[datasets] - wide.loc["PCA + Leiden res 1", datasets]
+            ).min(axis=1)
+        else:
+            wide.loc["true number of types"] = base.loc[datasets, "n_types"]
+            within = (wide[datasets] - base.loc[datasets, "n_types"]).abs() <= 2
+            wide["k within ±2"] = within.mean(axis=1)
+        emit(
+            f"\n### {metric.upper()} (mean over seeds; recommended and Leiden resolution chosen leave-one-dataset-out)\n"
+        )
+        emit(wide.round(3).to_markdown())
+    emit("\n### Settings chosen leave-one-dataset-out\n")
+    emit(
+        recommended[["dataset", "chosen"]]
+        .rename(columns={"chosen": "sccan_improved chosen on the others"})
+        .merge(
+            leiden_pick[["dataset", "chosen"]].rename(
+                columns={"chosen": "Leiden resolution chosen on the others"}
+            )
+        )
+        .to_markdown(index=False)
+    )
+    emit(f"\nChosen on all datasets: {overall.idxmax()} (mean ARI {overall.max():.3f})")
+    res = per_resolution.groupby("candidate")["ari"].mean()
+    emit(
+        f"Leiden resolution chosen on all datasets: {res.idxmax()} (mean ARI over latents {res.max():.3f})"
+    )
+    if markdown:
+        markdown.write_text("\n".join(lines) + "\n")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument(
+        "--datasets", default="", help="comma-separated names (default: all cached)"
+    )
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--markdown", type=Path, help="also write the tables to this file")
+    args = parser.parse_args(argv)
+
+    seeds = [int(s) for s in args.seeds.split(",")]
+    datasets = sorted({p.name.split(".")[0] for p in args.cache.glob("*.seed*.npz")})
+    if args.datasets:
+        datasets = [d for d in datasets if d in set(args.datasets.split(","))]
+    compute(datasets, seeds, args.cache, args.out, args.threads)
+    raw = pd.concat(
+        [pd.read_csv(args.out / f"{d}.seed{s}.tsv", sep="\t") for d in datasets for s in seeds],
+        ignore_index=True,
+    )
+    report(candidates(raw), args.markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
