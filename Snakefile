@@ -19,6 +19,7 @@ include: "workflow/rules/cluster.smk"
 include: "workflow/rules/sccan.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/markers.smk"
+include: "workflow/rules/recommend.smk"
 include: "workflow/rules/mapping.smk"
 include: "workflow/rules/report.smk"
 

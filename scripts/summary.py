@@ -23,7 +23,24 @@ def main(smk):
     if smk.input.get("references"):
         published = pd.read_csv(smk.input.references, sep="\t")
         references = references_beside_ours(published, metrics)
-    write_text(build_summary(metrics, figures, environment, references), smk.output[0])
+    pages = {
+        dataset: {
+            "recommended_figure": recommended,
+            "markers_figure": markers_figure,
+            "markers": pd.read_csv(markers, sep="\t"),
+            "sizes": pd.read_csv(sizes, sep="\t"),
+        }
+        for dataset, recommended, markers_figure, markers, sizes in zip(
+            smk.params.datasets,
+            smk.input.recommended_figures,
+            smk.input.markers_figures,
+            smk.input.markers,
+            smk.input.sizes,
+            strict=True,
+        )
+    }
+    page = build_summary(metrics, figures, environment, references, datasets=pages)
+    write_text(page, smk.output[0])
 
 
 run_rule(snakemake, main)

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from sclatent.metrics import LABEL_SCORES, METRIC_COLUMNS
+from sclatent.recommend import RECOMMENDED
 from sclatent.simulate import simulate_counts
 
 from .conftest import run_snakemake, write_workflow_config
@@ -108,9 +109,7 @@ def test_k_given_and_recommended_columns(mixed_run):
     assert (table["k_given"] == told).all()
     recommended = table[table["recommended"]]
     assert sorted(recommended["dataset"]) == ["sim", "user"]
-    assert set(zip(recommended["latent"], recommended["clustering"], strict=True)) == {
-        ("pca", "leiden")
-    }
+    assert set(zip(recommended["latent"], recommended["clustering"], strict=True)) == {RECOMMENDED}
 
 
 def test_start_up_log_names_the_unlabelled_dataset_once(mixed_run):

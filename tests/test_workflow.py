@@ -1,11 +1,14 @@
 """The real snakemake on a tiny simulated dataset, in a temporary directory."""
 
+import json
+
 import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
 
 from sclatent.metrics import METRIC_COLUMNS
+from sclatent.recommend import RECOMMENDED
 
 from .conftest import run_snakemake, write_workflow_config
 
@@ -53,9 +56,7 @@ def test_k_given_and_recommended_columns(finished_run):
     table = pd.read_csv(finished_run / "results/benchmark/metrics.tsv", sep="\t")
     assert (table["k_given"] == (table["clustering"] == "kmeans")).all()
     recommended = table[table["recommended"]]
-    assert list(zip(recommended["latent"], recommended["clustering"], strict=True)) == [
-        ("pca", "leiden")
-    ]
+    assert list(zip(recommended["latent"], recommended["clustering"], strict=True)) == [RECOMMENDED]
 
 
 def test_label_free_scores_fill_every_row(finished_run):
@@ -180,16 +181,34 @@ def test_bad_config_key_fails_at_start_with_one_line(finished_run, tmp_path):
 def test_summary_page_names_winner_and_baseline(finished_run):
     page = (finished_run / "results/benchmark/summary.html").read_text()
     for heading in (
+        "The recommended clustering on each dataset",
         "Winner per dataset",
-        "Methods across datasets",
+        "Methods that estimate k, across datasets",
+        "Upper bound: methods told the true number of types",
         "Structure kept",
+        "Datasets: the recommended clusters and what they are",
         "Cost",
         "Software and hardware",
     ):
         assert f"{heading}" in page
+    assert "Recommended clustering: <b>sccan + sccan_improved</b>" in page
+    assert "chosen leave-one-dataset-out over 11 public labelled datasets" in page
     assert "PCA+Leiden ARI" in page and "pca + leiden" in page
     assert "The same ARIs as a table" in page and "<th>tiny</th>" in page  # methods x datasets
-    assert page.count("data:image/png;base64,") == 3
+    assert "<h3 id='dataset-tiny'>tiny</h3>" in page and "top markers" in page
+    # heatmap, structure, cost, and the dataset's recommended view and marker dotplot
+    assert page.count("data:image/png;base64,") == 5
+
+
+def test_recommended_view_shows_the_clusters_and_the_eigengaps(finished_run):
+    metrics = pd.read_csv(finished_run / "results/benchmark/metrics.tsv", sep="\t")
+    chosen = metrics[metrics["recommended"]]
+    pairs = list(zip(chosen["latent"], chosen["clustering"], strict=True))
+    assert pairs == [("sccan", "sccan_improved")]
+    assert chosen["n_clusters"].iloc[0] == 4  # four well-separated simulated types
+    record = json.loads((finished_run / "results/tiny/sccan/sccan_improved.json").read_text())
+    assert record["k"] == 4 and record["ks"][int(np.argmax(record["gaps"]))] == 4
+    assert (finished_run / "results/tiny/recommended.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_snakemake_report_holds_every_section(finished_run):

@@ -172,12 +172,17 @@ def method_label(frame: pd.DataFrame) -> pd.Series:
 
 
 def ari_heatmap(metrics: pd.DataFrame, path, score: str = "ari"):
-    """Datasets x methods heatmap of a score, methods ordered by mean rank (1 = best).
+    """Datasets x methods heatmap of a score: the methods that estimate k ordered by their
+    mean rank among themselves (1 = best), then, apart and ranked among themselves, the
+    methods told the true k (an upper bound, not competitors).
 
     Datasets without the score (no labels) are left out; with none left, the figure says so.
     """
+    from sclatent.summary import gives_k
+
     plt = _pyplot()
     frame = metrics.assign(method=method_label(metrics))
+    given = set(frame.loc[frame["clustering"].map(gives_k).astype(bool), "method"])
     table = frame.pivot_table(index="dataset", columns="method", values=score, aggfunc="first")
     if table.empty:
         fig, ax = plt.subplots(figsize=(6.5, 1.6))
@@ -186,9 +191,15 @@ def ari_heatmap(metrics: pd.DataFrame, path, score: str = "ari"):
         fig.savefig(path, dpi=110)
         plt.close(fig)
         return pd.Series(dtype=float)
-    ranks = table.rank(axis=1, ascending=False).mean(axis=0)
-    table = table[ranks.sort_values().index]
-    ranks = ranks[table.columns]
+    found = [m for m in table.columns if m not in given]
+    ranks = pd.concat(
+        [
+            table[columns].rank(axis=1, ascending=False).mean(axis=0).sort_values()
+            for columns in (found, [m for m in table.columns if m in given])
+            if columns
+        ]
+    )
+    table = table[ranks.index]
     width = max(6.5, 2.6 + 0.75 * table.shape[1])
     fig, ax = plt.subplots(figsize=(width, 2.2 + 0.42 * table.shape[0]))
     image = ax.imshow(table.to_numpy(dtype=float), cmap="viridis", vmin=0, vmax=1, aspect="auto")
@@ -206,13 +217,19 @@ def ari_heatmap(metrics: pd.DataFrame, path, score: str = "ari"):
     ax.set_yticks(range(table.shape[0]), table.index, fontsize=8)
     ax.set_xticks(
         range(table.shape[1]),
-        [f"{m}\n(rank {r:.1f})" for m, r in ranks.items()],
+        [f"{m}\n({'k given, ' if m in given else ''}rank {r:.1f})" for m, r in ranks.items()],
         rotation=60,
         ha="right",
         fontsize=7,
     )
+    if found and len(found) < table.shape[1]:
+        ax.axvline(len(found) - 0.5, color="white", linewidth=4)
     fig.colorbar(image, ax=ax, label=score.upper(), fraction=0.03)
-    ax.set_title(f"{score.upper()} per dataset (methods sorted by mean rank)", fontsize=10)
+    ax.set_title(
+        f"{score.upper()} per dataset: methods that estimate k by mean rank, then (right) "
+        "those told the true k",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -377,3 +394,49 @@ def marker_dotplot(adata, path, *, n_genes: int = 3, title: str = ""):
     )
     plot.savefig(path, dpi=110)
     plt.close("all")
+
+
+def recommended_figure(coords, clusters, truth, evidence: dict, path, dataset: str, method: str):
+    """The recommended clustering at a glance: why it chose k, and the cells on the PCA UMAP
+    coloured by its clusters (and by the true types where known, colours matched).
+
+    evidence: 'ks' and 'gaps' (eigengap lambda_{k+1} - lambda_k of the fused graph per
+    candidate k), 'k' (clusters asked for), 'rule' (how k was picked, in words).
+    """
+    plt = _pyplot()
+    has_truth = truth is not None and pd.Series(truth).notna().any()
+    n_panels = 3 if has_truth else 2
+    fig, axes = plt.subplots(
+        1, n_panels, figsize=(4.2 * n_panels + 1.6, 4.0), width_ratios=[1.2] + [1] * (n_panels - 1)
+    )
+    ax = axes[0]
+    ks, gaps = np.asarray(evidence["ks"]), np.asarray(evidence["gaps"], dtype=float)
+    chosen = ks == evidence["k"]
+    ax.bar(ks[~chosen], gaps[~chosen], color="#9db4d3", width=0.7)
+    ax.bar(
+        ks[chosen], gaps[chosen], color="#c0392b", width=0.7, label=f"chosen k = {evidence['k']}"
+    )
+    ax.set_xlabel("number of clusters k")
+    ax.set_ylabel("eigengap  $\\lambda_{k+1} - \\lambda_k$")
+    ax.set_xticks(ks)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.set_title(evidence["rule"], fontsize=9)
+    ax.legend(fontsize=8, frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+    type_colours = category_colours(truth) if has_truth else None
+    _scatter_labels(
+        axes[1],
+        coords,
+        clusters,
+        f"{method}: {pd.Series(clusters).nunique()} clusters",
+        legend=not has_truth,
+        colours=cluster_colours(truth, clusters, type_colours) if has_truth else None,
+    )
+    if has_truth:
+        n_types = pd.Series(truth).dropna().nunique()
+        title = f"true types ({n_types})"
+        _scatter_labels(axes[2], coords, truth, title, legend=True, colours=type_colours)
+    fig.suptitle(f"{dataset}: the recommended clustering and the evidence for its k", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)

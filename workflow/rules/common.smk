@@ -12,6 +12,7 @@ prepare_job_environment(SRC)
 
 from sclatent.config import load_schema, validate
 from sclatent.errors import InputError
+from sclatent.recommend import RECOMMENDED
 from sclatent.summary import gives_k
 from sclatent.sheet import SIMULATE, missing_inputs, read_dataset_sheet, simulation_overrides
 
@@ -62,7 +63,9 @@ def check_model_params(config):
 DATASETS = load_workflow_settings(config)
 check_model_params(config)
 LATENTS = config["latents"]
-CLUSTERINGS = config["clusterings"]
+# the recommended clustering runs on every dataset, asked for or not: markers, the
+# deliverable's sclatent_cluster and the summary's dataset sections show it
+CLUSTERINGS = list(dict.fromkeys([*config["clusterings"], RECOMMENDED[1]]))
 _PROPERTIES = load_schema(SCHEMAS / "config.schema.yaml")["properties"]
 KNOWN_LATENTS = _PROPERTIES["latents"]["items"]["enum"]
 KNOWN_CLUSTERINGS = _PROPERTIES["clusterings"]["items"]["enum"]
@@ -153,6 +156,7 @@ def get_final_output():
             f"results/{dataset}/markers.tsv",
             f"results/{dataset}/markers.png",
             f"results/{dataset}/cluster_sizes.tsv",
+            f"results/{dataset}/recommended.png",
         ]
     for query in MAPPINGS:
         outputs += [f"results/mapping/{query}/labels.tsv", f"results/mapping/{query}/latent.h5ad"]
@@ -307,10 +311,8 @@ def get_umap_grid_input(wildcards):
     }
 
 
-# The clustering the workflow recommends on every dataset (labelled or not), and the latent
-# whose kNN graph the deliverable carries. Interim: PCA + Leiden, until the label-free
-# recommended method (chosen leave-one-dataset-out, benchmarks/accuracy.py) replaces it.
-RECOMMENDED = ("pca", "leiden")
+# The clustering the workflow recommends on every dataset, labelled or not (RECOMMENDED,
+# sclatent.recommend), and the latent whose kNN graph the deliverable carries.
 
 
 def recommended_clusters(dataset):
@@ -319,7 +321,14 @@ def recommended_clusters(dataset):
 
 
 def recommended_graph(dataset):
-    return f"results/{dataset}/graph/{RECOMMENDED[0]}.h5ad"
+    """The recommended latent's kNN graph; PCA's for scCAN, whose clusters are drawn there."""
+    latent = SCCAN_LAYOUT if RECOMMENDED[0] == "sccan" else RECOMMENDED[0]
+    return f"results/{dataset}/graph/{latent}.h5ad"
+
+
+def get_recommended_record(wildcards):
+    """The scCAN record of the recommended clustering: its eigengaps and the k it chose."""
+    return f"results/{wildcards.dataset}/sccan/{RECOMMENDED[1]}.json"
 
 
 def get_recommended_clusters(wildcards):

@@ -105,6 +105,7 @@ rule environment:
 rule summary:
     input:
         unpack(get_references),
+        unpack(get_dataset_pages),
         metrics="results/benchmark/metrics.tsv",
         environment="results/benchmark/environment.yaml",
         heatmap="results/benchmark/ari_heatmap.png",
@@ -124,5 +125,7 @@ rule summary:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        datasets=list(DATASETS.index),
     script:
         "../../scripts/summary.py"
