@@ -4,14 +4,12 @@ from sclatent.runtime import run_rule
 
 
 def main(smk):
-    import anndata as ad
-
     from sclatent.cluster import leiden
-    from sclatent.h5io import write_labels
+    from sclatent.h5io import read_matrix, write_labels
 
-    graph = ad.read_h5ad(smk.input[0])
-    labels = leiden(graph, resolution=smk.params.resolution, seed=smk.params.seed)
-    write_labels(graph.obs_names, labels, smk.output[0])
+    names, connectivities = read_matrix(smk.input[0], "obsp/connectivities")
+    labels = leiden(connectivities, resolution=smk.params.resolution, seed=smk.params.seed)
+    write_labels(names, labels, smk.output[0])
 
 
 run_rule(snakemake, main)

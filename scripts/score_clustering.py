@@ -6,22 +6,25 @@ from sclatent.runtime import run_rule
 
 def label_free(smk, clusters):
     """cluster_silhouette and stability, with the clusters aligned to the latent's cells."""
-    import anndata as ad
-
-    from sclatent.h5io import load_latent
+    from sclatent.h5io import load_latent, read_matrix
     from sclatent.metrics import label_free_scores
 
     settings = {k: smk.params[k] for k in ("seed", "resolution", "n_init")}
     clustering = smk.wildcards.clustering
     if smk.input.get("views"):
+        import anndata as ad
+
         views = ad.read_h5ad(smk.input.views)
         labels = clusters.reindex(views.obs_names).to_numpy()
         latents = [views.obsm[name] for name in views.uns["views"]]
         return label_free_scores(clustering, labels, views=latents, **settings)
     names, latent = load_latent(smk.input.latent, smk.wildcards.latent)
-    graph = ad.read_h5ad(smk.input.graph) if smk.input.get("graph") else None
-    if graph is not None and not graph.obs_names.equals(names):
-        graph = graph[names].copy()
+    graph = None
+    if smk.input.get("graph"):
+        graph_names, graph = read_matrix(smk.input.graph, "obsp/connectivities")
+        if not graph_names.equals(names):
+            place = graph_names.get_indexer(names)
+            graph = graph[place][:, place]
     labels = clusters.reindex(names).to_numpy()
     return label_free_scores(clustering, labels, latent=latent, graph=graph, **settings)
 

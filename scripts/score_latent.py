@@ -4,21 +4,22 @@ from sclatent.runtime import run_rule
 
 
 def main(smk):
-    import anndata as ad
-
-    from sclatent.h5io import load_latent, read_labels, write_json
+    from sclatent.h5io import load_latent, read_labels, read_matrix, write_json
     from sclatent.metrics import latent_scores
 
     names, latent = load_latent(smk.input.latent, smk.wildcards.latent)
-    hvg = ad.read_h5ad(smk.input.hvg)
-    graph = ad.read_h5ad(smk.input.graph)
+    hvg_names, expression = read_matrix(smk.input.hvg)
+    graph_names, distances = read_matrix(smk.input.graph, "obsp/distances")
     truth = read_labels(smk.input.truth, "truth").reindex(names)
-    order = hvg.obs_names.get_indexer(names)
+    order = hvg_names.get_indexer(names)
+    if not graph_names.equals(names):
+        place = graph_names.get_indexer(names)
+        distances = distances[place][:, place]
     scores = latent_scores(
         latent,
-        hvg.X[order],
+        expression[order],
         truth.to_numpy(),
-        graph.obsp["distances"],
+        distances,
         k=smk.params.k,
         seed=smk.params.seed,
     )

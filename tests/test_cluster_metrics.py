@@ -41,6 +41,25 @@ def test_leiden_is_seeded():
     np.testing.assert_array_equal(first, leiden(graph.copy(), resolution=2.0, seed=3))
 
 
+def test_leiden_gives_scanpys_communities_without_scanpy():
+    import scanpy as sc
+
+    latent, _ = blobs(2)
+    graph = knn_graph(latent, n_neighbors=10, seed=0)
+    for resolution, seed in ((1.0, 0), (3.0, 5)):
+        scanpys = sc.tl.leiden(
+            graph,
+            resolution=resolution,
+            random_state=seed,
+            flavor="igraph",
+            n_iterations=2,
+            directed=False,
+            copy=True,
+        ).obs["leiden"]
+        ours = leiden(graph, resolution=resolution, seed=seed)
+        np.testing.assert_array_equal(ours, scanpys.astype(int).to_numpy())
+
+
 def test_identical_and_permuted_labels_score_one():
     truth = np.array(["a", "a", "b", "b", "c", "c"])
     for predicted in ([0, 0, 1, 1, 2, 2], [2, 2, 0, 0, 1, 1]):

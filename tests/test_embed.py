@@ -1,9 +1,11 @@
-"""Baseline latents: PCA equals a dense reference, kNN graph and UMAP are seeded."""
+"""Baseline latents: PCA equals a dense reference; the kNN graph and UMAP are scanpy's,
+seeded, without scanpy."""
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.decomposition import PCA
 
+from sclatent import embed
 from sclatent.embed import knn_graph, pca, umap_from_graph
 
 
@@ -57,3 +59,52 @@ def test_knn_graph_and_umap_are_reproducible():
     second = umap_from_graph(knn_graph(latent, n_neighbors=10, seed=0), seed=0)
     assert first.shape == (180, 2)
     np.testing.assert_array_equal(first, second)
+
+
+def clusters_with_a_duplicate(n=300, dim=6, seed=0):
+    rng = np.random.default_rng(seed)
+    latent = np.vstack([rng.normal(c, 1.0, size=(n // 3, dim)) for c in (0, 3, 6)])
+    latent[7] = latent[8]  # two identical cells
+    return latent.astype(np.float32)
+
+
+def test_knn_graph_is_scanpys_graph():
+    """The exact search and the numpy fuzzy simplicial set give what sc.pp.neighbors stores."""
+    import anndata as ad
+    import scanpy as sc
+
+    latent = clusters_with_a_duplicate()
+    reference = ad.AnnData(obsm={"X": latent})
+    sc.pp.neighbors(reference, n_neighbors=12, use_rep="X", random_state=0)
+    graph = knn_graph(latent, n_neighbors=12, seed=0)
+    for key in ("distances", "connectivities"):
+        ours, theirs = graph.obsp[key], reference.obsp[key]
+        assert ours.nnz == theirs.nnz
+        # the two identical cells may list each other in either order
+        assert abs(ours - theirs)[9:].max() < 1e-6, key
+    assert graph.uns["neighbors"]["params"]["n_neighbors"] == 12
+    assert graph.uns["neighbors"]["connectivities_key"] == "connectivities"
+
+
+def test_approximate_search_above_the_exact_limit_puts_each_cell_first(monkeypatch):
+    latent = clusters_with_a_duplicate(n=600, dim=4, seed=1)
+    exact_indices, exact_distances = embed.nearest_neighbors(latent, 10)
+    monkeypatch.setattr(embed, "EXACT_KNN_MAX_CELLS", 100)
+    indices, distances = embed.nearest_neighbors(latent, 10, seed=0)
+    assert indices.shape == (600, 10) and (indices[:, 0] == np.arange(600)).all()
+    assert (distances[:, 0] == 0).all() and (np.diff(distances, axis=1) >= 0).all()
+    # pynndescent finds nearly all of the exact neighbours on such data
+    shared = np.mean(
+        [len(np.intersect1d(a, b)) for a, b in zip(indices, exact_indices, strict=True)]
+    )
+    assert shared > 9.5
+    np.testing.assert_allclose(distances[:, 1], exact_distances[:, 1], rtol=1e-4)
+
+
+def test_umap_layout_is_scanpys():
+    import scanpy as sc
+
+    graph = knn_graph(clusters_with_a_duplicate(n=150), n_neighbors=10, seed=0)
+    ours = umap_from_graph(graph, seed=2, min_dist=0.3)
+    sc.tl.umap(graph, min_dist=0.3, random_state=2)
+    np.testing.assert_array_equal(ours, graph.obsm["X_umap"].astype(np.float32))

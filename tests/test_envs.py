@@ -46,13 +46,10 @@ LOCK_NAME = {
 # Requirements no import shows: a library imports them lazily on the code path that sclatent
 # takes (the source pattern), or they are pinned for a reason. Checked to still hold below.
 IMPLIED = [
-    # scanpy imports igraph and leidenalg only inside tl.leiden
-    ("sclatent.cluster", "sc.tl.leiden(", ("leidenalg", "python-igraph")),
     # scanpy imports skmisc.loess only inside the seurat_v3 HVG flavour
     ("sclatent.preprocess", 'flavor="seurat_v3"', ("scikit-misc",)),
-    # scanpy's own dependencies, pinned here: pynndescent 0.7 crashes neighbors above 8192 cells
-    ("sclatent.embed", "sc.pp.neighbors(", ("pynndescent",)),
-    ("sclatent.embed", "sc.tl.umap(", ("umap-learn",)),
+    # sclatent.embed and sclatent.cluster import pynndescent, umap-learn and igraph
+    # themselves, so their imports show them
     # loom input is read with h5py (sclatent.io._read_loom), so loompy is not implied
 ]
 

@@ -1,4 +1,9 @@
-"""Small file helpers the rule scripts share: atomic writes and latent/label files."""
+"""Small file helpers the rule scripts share: atomic writes and latent/label files.
+
+The small steps read latents, kNN graphs and matrices straight from the h5ad files with h5py:
+importing anndata would cost them more than their work (the layout is anndata's, stable
+since its format 0.1: obs index named by obs.attrs['_index'], sparse matrices as groups of
+data, indices and indptr)."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pandas as pd
 
@@ -81,11 +87,37 @@ def save_latent(
     write_h5ad(holder, path)
 
 
-def load_latent(path, name: str) -> tuple[pd.Index, np.ndarray]:
-    import anndata as ad
+def _obs_names(handle) -> pd.Index:
+    obs = handle["obs"]
+    return pd.Index(obs[obs.attrs["_index"]].asstr()[...], dtype=str)
 
-    holder = ad.read_h5ad(path)
-    return holder.obs_names, np.asarray(holder.obsm[f"X_{name}"])
+
+def _matrix(node):
+    """A dense array or a CSR/CSC matrix stored by anndata."""
+    import scipy.sparse as sp
+
+    if isinstance(node, h5py.Dataset):
+        return node[...]
+    kind = node.attrs["encoding-type"]
+    parts = (node["data"][...], node["indices"][...], node["indptr"][...])
+    shape = tuple(node.attrs["shape"])
+    return (
+        sp.csr_matrix(parts, shape=shape)
+        if kind == "csr_matrix"
+        else sp.csc_matrix(parts, shape=shape)
+    )
+
+
+def load_latent(path, name: str) -> tuple[pd.Index, np.ndarray]:
+    """(cell names, obsm['X_{name}']) of a latent file."""
+    with h5py.File(path, "r") as handle:
+        return _obs_names(handle), np.asarray(handle["obsm"][f"X_{name}"][...])
+
+
+def read_matrix(path, key: str = "X"):
+    """(cell names, the matrix at `key`: 'X', 'layers/counts', 'obsp/connectivities'...)."""
+    with h5py.File(path, "r") as handle:
+        return _obs_names(handle), _matrix(handle[key])
 
 
 def write_labels(obs_names, labels, path, column: str = "cluster") -> None:

@@ -252,12 +252,16 @@ def stability(
 
 
 def leiden_rerun(graph, *, resolution: float):
-    """`stability`'s re-run of Leiden: the kNN graph (an AnnData from `embed.knn_graph`)
-    restricted to the subsampled cells, as it is, without rebuilding the neighbours."""
+    """`stability`'s re-run of Leiden: the kNN graph (an AnnData from `embed.knn_graph`, or its
+    sparse connectivities) restricted to the subsampled cells, as it is, without rebuilding
+    the neighbours."""
     from sclatent.cluster import leiden
 
+    adjacency = graph.obsp["connectivities"] if hasattr(graph, "obsp") else graph
+    adjacency = adjacency.tocsr()
+
     def recluster(cells, seed):
-        return leiden(graph[cells].copy(), resolution=resolution, seed=seed)
+        return leiden(adjacency[cells][:, cells], resolution=resolution, seed=seed)
 
     return recluster
 
@@ -298,7 +302,8 @@ def label_free_scores(
 ) -> dict:
     """cluster_silhouette and stability of one clustering, aligned to `latent` (or `views`).
 
-    Leiden is re-run on `graph` (the latent's kNN graph), k-means on `latent`. scCAN's
+    Leiden is re-run on `graph` (the latent's kNN graph or its connectivities), k-means on
+    `latent`. scCAN's
     partitions are scored on their fused `views` and get no stability: a re-run repeats the
     whole network fusion and spectral clustering, which costs as much as the clustering itself.
     """
