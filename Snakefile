@@ -24,6 +24,17 @@ include: "workflow/rules/mapping.smk"
 include: "workflow/rules/report.smk"
 
 
+# Quick steps run where Snakemake runs, not as cluster jobs, which would wait in the queue
+# longer than they work: gathering and plotting the tables, the summary page, the software
+# record (fetch_input, which needs the network, is local too: workflow/rules/ingest.smk).
+localrules:
+    gather_metrics,
+    gather_denoising,
+    plot_benchmark,
+    environment,
+    summary,
+
+
 rule all:
     default_target: True
     input:

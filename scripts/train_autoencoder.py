@@ -24,6 +24,7 @@ def main(smk):
         device=smk.params.device,
         threads=smk.threads,
         restart_stale=True,
+        budget=smk.params.budget,
     )
     save_latent(adata.obs_names, result.latent, model, smk.output.latent)
     write_table(result.history, smk.output.history, index=False)

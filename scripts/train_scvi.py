@@ -20,6 +20,7 @@ def main(smk):
         device=smk.params.device,
         threads=smk.threads,
         save_dir=smk.output.model,
+        budget=smk.params.budget,
     )
     save_latent(adata.obs_names, result.latent, "scvi", smk.output.latent)
     write_table(result.history, smk.output.history, index=False)

@@ -72,9 +72,12 @@ def test_unknown_model():
 
 
 def test_automatic_epochs_keep_the_cells_seen_about_flat():
-    assert auto_max_epochs(3_000) == auto_max_epochs(20_000) == 100
-    assert auto_max_epochs(100_000) == 20  # 2 million cells seen, as at 20,000 cells
+    assert auto_max_epochs(3_000) == auto_max_epochs(10_000) == 100
+    assert auto_max_epochs(20_000) == 50
+    assert auto_max_epochs(100_000) == 10  # a million cells seen, as at 10,000 cells
     assert auto_max_epochs(1_000_000) == auto_max_epochs(50_000_000) == 2
+    assert auto_max_epochs(3_000, budget=0.4) == 40  # training.simulated_budget
+    assert auto_max_epochs(1_000_000, budget=0.4) == 2
 
 
 @pytest.mark.parametrize("model", [*AUTOENCODER_MODELS, "scvi"])

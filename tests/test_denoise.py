@@ -121,3 +121,12 @@ def test_totals_include_genes_outside_the_hvg_subset():
     np.testing.assert_allclose(
         masked.obs["size_factor"], new_total / np.median(new_total), rtol=1e-5
     )
+
+
+def test_denoising_sample_keeps_small_datasets_whole_and_is_seeded():
+    np.testing.assert_array_equal(denoise.denoise_sample(300, 500), np.arange(300))
+    np.testing.assert_array_equal(denoise.denoise_sample(300, None), np.arange(300))
+    sample = denoise.denoise_sample(20_000, 5_000, seed=3)
+    assert len(sample) == len(np.unique(sample)) == 5_000
+    assert (np.diff(sample) > 0).all()
+    np.testing.assert_array_equal(sample, denoise.denoise_sample(20_000, 5_000, seed=3))

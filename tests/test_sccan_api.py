@@ -199,6 +199,25 @@ def test_vae_epochs_are_logged_and_a_cuda_request_falls_back(counts_and_views, c
         _vae_views(counts, device="cuda")
 
 
+def test_a_flavour_with_the_same_vae_settings_reuses_the_trained_views(counts_and_views):
+    """The workflow trains the VAEs once for both flavours: what the improved flavour makes
+    from the faithful flavour's views is what it makes by training them itself."""
+    from sclatent.sccan.api import same_vae_views
+
+    counts, trained = counts_and_views
+    settings = QUICK | {"n_genes": 150}
+    assert same_vae_views("improved", settings, "faithful", settings)
+    assert not same_vae_views("improved", settings | {"n_models": 3}, "faithful", settings)
+    assert not same_vae_views("improved", settings | {"use_vae": False}, "faithful", settings)
+    improved = settings | {"vae_min_cells": 0}  # these 150 cells get the VAE views too
+    own = sccan_latents(counts, "improved", improved, seed=3, threads=1)
+    reused = sccan_latents(counts, "improved", improved, seed=3, threads=1, trained=trained)
+    assert own[1] == reused[1] == [*trained[1], "pca"]
+    for mine, borrowed in zip(own[0], reused[0], strict=True):
+        np.testing.assert_array_equal(mine, borrowed)
+    np.testing.assert_array_equal(own[2], reused[2])
+
+
 def test_vae_divergence_stops_training(counts_and_views, monkeypatch):
     from sclatent.autoencoder import TrainingDiverged
     from sclatent.sccan.latent import StackedBayesianAE

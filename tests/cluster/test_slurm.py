@@ -5,7 +5,9 @@ apt-get when missing) with fake GPUs; Snakemake submits every job with sbatch th
 profiles/slurm plus the test-only layer tests/cluster/profile. A local run of the same config
 runs at the same time, and the SLURM run must reproduce its metrics and cluster labels. Training
 rules that profiles/slurm sends to a GPU but the workflow does not have yet are stood in for by
-gpu_probe/Snakefile, so the GPU request is checked for every training rule of the profile.
+gpu_probe/Snakefile, so the GPU request is checked for every training rule of the profile. The
+small steps of each latent go to SLURM as one group job (profiles/slurm `groups`), and the
+quick gathering steps run where Snakemake runs (the Snakefile's localrules).
 """
 
 from __future__ import annotations
@@ -121,12 +123,24 @@ def tiny_config() -> dict:
     return dict(TINY)
 
 
+# the Snakefile's localrules (and the target rule, local by nature)
+LOCAL_RULES = {
+    "all",
+    "gather_metrics",
+    "gather_denoising",
+    "plot_benchmark",
+    "environment",
+    "summary",
+}
+
+
 @dataclass
 class Job:
     rule: str
     local: bool
     wildcards: str = ""
     resources: dict = field(default_factory=dict)
+    group: str | None = None  # the group job it ran in (profiles/slurm `groups`)
 
 
 @dataclass
@@ -136,43 +150,58 @@ class SlurmRun:
     workdir: Path
     output: str
     seconds: float
-    jobs: dict[int, Job]  # Snakemake job id -> job
-    slurm_ids: dict[int, str]  # Snakemake job id -> SLURM job id
+    jobs: dict[str, Job]  # Snakemake job id -> job
+    slurm_ids: dict[str, str]  # Snakemake job id (a group job's: a uuid) -> SLURM job id
     sbatch_calls: list[str]
     records: dict[str, dict[str, str]]  # SLURM job id -> scontrol fields
 
     def submitted(self):
-        """(job, SLURM record, sbatch calls) of every job that went to SLURM."""
+        """(job, SLURM record, sbatch calls) of every job that went to SLURM; a group job is
+        one Job named after its group."""
         for jobid, slurm_id in self.slurm_ids.items():
-            job = self.jobs[jobid]
             comment = self.records[slurm_id]["Comment"]
+            job = self.jobs.get(jobid) or Job(rule=comment.removeprefix("rule_"), local=False)
             calls = [
                 c for c in self.sbatch_calls if re.search(rf"--comment {re.escape(comment)}\s", c)
             ]
             yield job, self.records[slurm_id], calls
 
 
-JOB_HEADER = re.compile(r"^(local)?rule (\w+):$")
+JOB_HEADER = re.compile(r"^(    )?(local)?rule (\w+):$")
+GROUP_HEADER = re.compile(r"Group job (\w+) \(jobs in lexicogr\. order\):$")
 
 
-def parse_jobs(output: str) -> dict[int, Job]:
-    """Snakemake's job blocks ("rule x:" / "localrule x:" and their indented fields)."""
-    jobs, current, fields = {}, None, {}
+def parse_jobs(output: str) -> dict[str, Job]:
+    """Snakemake's job blocks ("rule x:" / "localrule x:" and their indented fields), and the
+    jobs of a group job ("Group job g (...):" followed by its jobs' blocks, indented)."""
+    jobs, current, fields, group = {}, None, {}, None
+
+    def finish(job):
+        job.wildcards = fields.get("wildcards", "")
+        job.resources = dict(
+            item.split("=", 1) for item in fields.get("resources", "").split(", ") if item
+        )
+        jobs[fields["jobid"]] = job
+
     for line in output.splitlines() + [""]:
-        header = JOB_HEADER.match(line)
-        if header:
-            current, fields = Job(rule=header[2], local=bool(header[1])), {}
-        elif current and line.startswith("    ") and ": " in line:
+        header, group_header = JOB_HEADER.match(line), GROUP_HEADER.search(line)
+        if current and (header or group_header or not line.startswith("    ") or ": " not in line):
+            finish(current)
+            current = None
+        if group_header:
+            group = group_header[1]
+        elif header:
+            group = group if header[1] else None
+            current, fields = Job(rule=header[3], local=bool(header[2]), group=group), {}
+        elif current:
             key, value = line.strip().split(": ", 1)
             fields[key] = value
-        elif current:
-            current.wildcards = fields.get("wildcards", "")
-            current.resources = dict(
-                item.split("=", 1) for item in fields.get("resources", "").split(", ") if item
-            )
-            jobs[int(fields["jobid"])] = current
-            current = None
     return jobs
+
+
+def group_targets(call: str) -> set[tuple[str, str]]:
+    """(rule, latent) of every job an sbatch call of a group job runs (its --target-jobs)."""
+    return set(re.findall(r"(\w+):(?:\w+=\w+,)*?latent=(\w+)", call.partition("--wrap")[2]))
 
 
 def scontrol_records(slurm_conf: Path) -> dict[str, dict[str, str]]:
@@ -216,12 +245,7 @@ def collect(workdir: Path, output: str, seconds: float, records) -> SlurmRun:
         output=output,
         seconds=seconds,
         jobs=parse_jobs(output),
-        slurm_ids={
-            int(jobid): slurm_id
-            for jobid, slurm_id in re.findall(
-                r"Job (\d+) has been submitted with SLURM jobid (\d+)", output
-            )
-        },
+        slurm_ids=dict(re.findall(r"Job (\S+) has been submitted with SLURM jobid (\d+)", output)),
         sbatch_calls=re.findall(r"^sbatch call: (.*)$", output, flags=re.MULTILINE),
         records=records,
     )
@@ -299,15 +323,38 @@ def all_submitted(runs: Runs):
 def test_every_job_went_through_sbatch(runs):
     run = runs.slurm
     run_id = re.search(r"SLURM run ID: (\S+)", run.output)[1]
-    remote = {jobid for jobid, job in run.jobs.items() if not job.local}
+    remote = {jobid for jobid, job in run.jobs.items() if not job.local and not job.group}
     assert remote, "Snakemake printed no jobs"
-    assert set(run.slurm_ids) == remote, "every non-local job has a SLURM job id"
+    alone = {jobid for jobid in run.slurm_ids if jobid in run.jobs}
+    assert alone == remote, "every non-local job outside a group has a SLURM job id"
+    assert len(run.slurm_ids) > len(alone), "the group jobs went to SLURM too"
     for job, record, calls in run.submitted():
         assert record["JobName"] == run_id
         assert record["JobState"] == "COMPLETED", (job, record)
         assert record["Comment"].startswith(f"rule_{job.rule}"), (job, record)
         assert calls, f"no sbatch call logged for {job}"
-    assert {job.rule for job in run.jobs.values() if job.local} <= {"all"}
+    local = {job.rule for job in run.jobs.values() if job.local}
+    assert local == LOCAL_RULES & runs.workflow_rules, local
+
+
+def test_each_latents_small_steps_went_to_slurm_as_one_job(runs):
+    """profiles/slurm groups each latent's small steps: one sbatch call runs its kNN graph,
+    Leiden, k-means, scores and layout (PCA's and UMAP's together: UMAP is laid out from the
+    PCA graph), instead of one call each."""
+    run = runs.slurm
+    grouped = [job for job in run.jobs.values() if job.group]
+    assert {job.group for job in grouped} == {"per_latent"}
+    calls = [c for c in run.sbatch_calls if "--comment rule_per_latent" in c]
+    per_call = [group_targets(call) for call in calls]
+    latents = {latent for targets in per_call for _, latent in targets}
+    assert latents == set(TINY["latents"]) | {"sccan"}
+    for latent in TINY["latents"]:
+        (steps,) = [targets for targets in per_call if ("knn_graph", latent) in targets]
+        rules = {rule for rule, of in steps if of == latent}
+        assert {"knn_graph", "leiden", "kmeans", "score_latent", "score_clustering"} <= rules
+    # PCA with UMAP, AE, scVI, and scCAN's two score steps: 5 calls for about 30 steps
+    assert len(calls) == 5
+    assert len(grouped) > 4 * len(calls)
 
 
 def test_training_rules_of_the_workflow_run_on_slurm(runs):

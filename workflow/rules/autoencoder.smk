@@ -19,9 +19,11 @@ rule train_autoencoder:
         "results/{dataset}/benchmarks/embed/{model}.tsv"
     wildcard_constraints:
         model="|".join(AUTOENCODERS),
+    # long steps start first: short ones fill the gaps and the run does not end on one
+    priority: 20
     conda:
         "../../envs/torch.yaml"
-    threads: 2
+    threads: threads_from(50)
     resources:
         gpu=1,
         mem_mb=mem_mb(3000, 8),
@@ -30,6 +32,7 @@ rule train_autoencoder:
         model_params=get_model_params,
         seed=config["seed"],
         device=config["training"]["device"],
+        budget=get_training_budget,
     script:
         "../../scripts/train_autoencoder.py"
 
@@ -53,9 +56,11 @@ rule train_scvi:
         "logs/{dataset}/train/scvi.log",
     benchmark:
         "results/{dataset}/benchmarks/embed/scvi.tsv"
+    # long steps start first: short ones fill the gaps and the run does not end on one
+    priority: 30
     conda:
         "../../envs/scvi.yaml"
-    threads: 2
+    threads: threads_from(50)
     resources:
         gpu=1,
         mem_mb=mem_mb(4000, 8),
@@ -64,6 +69,7 @@ rule train_scvi:
         model_params=config["autoencoders"]["scvi"],
         seed=config["seed"],
         device=config["training"]["device"],
+        budget=get_training_budget,
     script:
         "../../scripts/train_scvi.py"
 
@@ -72,7 +78,7 @@ rule mask_counts:
     input:
         "results/{dataset}/hvg.h5ad",
     output:
-        "results/{dataset}/denoise/masked.h5ad",
+        intermediate("results/{dataset}/denoise/masked.h5ad"),
     log:
         "logs/{dataset}/denoise/mask_counts.log",
     benchmark:
@@ -85,6 +91,7 @@ rule mask_counts:
         runtime=30,
     params:
         fraction=config["denoise"]["fraction"],
+        max_cells=config["denoise"]["max_cells"],
         target_sum=config["normalize"]["target_sum"],
         seed=config["seed"],
     script:
@@ -102,7 +109,7 @@ rule denoise_baselines:
         "results/{dataset}/benchmarks/denoise/baselines.tsv"
     conda:
         "../../envs/scanpy.yaml"
-    threads: 2
+    threads: threads_from(100)
     resources:
         mem_mb=mem_mb(2000, 4),
         runtime=60,
@@ -124,9 +131,11 @@ rule denoise_autoencoder:
         "results/{dataset}/benchmarks/denoise/{model}.tsv"
     wildcard_constraints:
         model="|".join(AUTOENCODERS),
+    # long steps start first: short ones fill the gaps and the run does not end on one
+    priority: 10
     conda:
         "../../envs/torch.yaml"
-    threads: 2
+    threads: threads_from(50)
     resources:
         gpu=1,
         mem_mb=mem_mb(3000, 8),
@@ -135,6 +144,8 @@ rule denoise_autoencoder:
         model_params=get_model_params,
         seed=config["seed"],
         device=config["training"]["device"],
+        budget=get_training_budget,
+        keep=config["keep_intermediates"],
     script:
         "../../scripts/denoise_autoencoder.py"
 

@@ -7,9 +7,11 @@ rule pca:
         "logs/{dataset}/embed/pca.log",
     benchmark:
         "results/{dataset}/benchmarks/embed/pca.tsv"
+    # every other step waits on this one: it goes first
+    priority: 50
     conda:
         "../../envs/scanpy.yaml"
-    threads: 2
+    threads: threads_from(100)
     resources:
         mem_mb=mem_mb(2000, 3),
         runtime=60,
@@ -23,14 +25,14 @@ rule knn_graph:
     input:
         "results/{dataset}/embed/{latent}.h5ad",
     output:
-        "results/{dataset}/graph/{latent}.h5ad",
+        intermediate("results/{dataset}/graph/{latent}.h5ad"),
     log:
         "logs/{dataset}/graph/{latent}.log",
     benchmark:
         "results/{dataset}/benchmarks/graph/{latent}.tsv"
     conda:
         "../../envs/scanpy.yaml"
-    threads: 2
+    threads: threads_from(4)
     resources:
         mem_mb=mem_mb(2000, 20),
         runtime=60,

@@ -32,7 +32,7 @@ rule kmeans:
         "results/{dataset}/benchmarks/clusters/{latent}.kmeans.tsv"
     conda:
         "../../envs/scanpy.yaml"
-    threads: 2
+    threads: threads_from(4)
     resources:
         mem_mb=mem_mb(2000, 10),
         runtime=60,

@@ -62,6 +62,14 @@ def check_model_params(config):
 
 DATASETS = load_workflow_settings(config)
 check_model_params(config)
+
+
+def intermediate(path):
+    """A file no output needs once the run is done: removed when its last reader has finished,
+    unless the config says keep_intermediates."""
+    return path if config["keep_intermediates"] else temp(path)
+
+
 LATENTS = config["latents"]
 # the recommended clustering runs on every dataset, asked for or not: markers, the
 # deliverable's sclatent_cluster and the summary's dataset sections show it
@@ -195,8 +203,9 @@ def get_cost_benchmarks(wildcards):
     base = f"results/{wildcards.dataset}/benchmarks"
     if wildcards.latent == "sccan":
         flavour = sccan_flavour(wildcards.clustering)
+        makers = dict.fromkeys([vae_views_owner(flavour), flavour])
         return {
-            "latent_cost": [f"{base}/sccan/{flavour}.tsv"],
+            "latent_cost": [f"{base}/sccan/{maker}.tsv" for maker in makers],
             "clustering_cost": [f"{base}/clusters/sccan.{wildcards.clustering}.tsv"],
             "sccan_record": f"results/{wildcards.dataset}/sccan/{wildcards.clustering}.json",
         }
@@ -231,6 +240,12 @@ def get_label_free_input(wildcards):
 
 def get_model_params(wildcards):
     return config["autoencoders"][wildcards.model]
+
+
+def get_training_budget(wildcards):
+    """Fraction of the automatic epoch budget: training.simulated_budget on simulated data."""
+    simulated = DATASETS.loc[wildcards.dataset, "format"] == SIMULATE
+    return config["training"]["simulated_budget"] if simulated else 1.0
 
 
 def get_all_denoising(wildcards):
@@ -268,6 +283,32 @@ def get_sccan_params(wildcards):
 
 def get_sccan_k_given(wildcards):
     return gives_k(wildcards.clustering)
+
+
+def sccan_flavours():
+    """The scCAN flavours the run clusters with, in the order of KNOWN_CLUSTERINGS."""
+    return list(dict.fromkeys(sccan_flavour(c) for c in SCCAN_CLUSTERINGS if c in CLUSTERINGS))
+
+
+def vae_views_owner(flavour):
+    """The flavour whose sccan job trains the VAE views `flavour` fuses: the first flavour of
+    the run with the same VAE settings (itself when none), so equal networks train once."""
+    from sclatent.sccan.api import same_vae_views
+
+    for other in sccan_flavours():
+        if other == flavour:
+            break
+        if same_vae_views(flavour, config["sccan"][flavour], other, config["sccan"][other]):
+            return other
+    return flavour
+
+
+def get_sccan_input(wildcards):
+    inputs = {"counts": f"results/{wildcards.dataset}/qc.h5ad"}
+    owner = vae_views_owner(wildcards.flavour)
+    if owner != wildcards.flavour:
+        inputs["trained"] = f"results/{wildcards.dataset}/sccan/{owner}/latents.h5ad"
+    return inputs
 
 
 def get_sccan_cluster_input(wildcards):
@@ -371,6 +412,19 @@ def get_references(wildcards):
 
 
 # ---- resources ---------------------------------------------------------------------------
+
+
+def threads_from(input_mb, threads=2):
+    """Threads of a step whose parallel parts pay off only on large inputs: one below
+    `input_mb` MB of input, so that on 2 cores two such steps of a small dataset run side by
+    side instead of one waiting for the other's idle second thread; else `threads`."""
+
+    def request(wildcards, input):
+        # evaluated when the job is ready; a dry run sees missing inputs as empty
+        size_mb = sum(Path(f).stat().st_size for f in input if Path(f).is_file()) / 2**20
+        return 1 if size_mb < input_mb else threads
+
+    return request
 
 
 def mem_mb(base, per_input_mb=0.0):

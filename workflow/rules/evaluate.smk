@@ -12,7 +12,7 @@ rule score_latent:
         "results/{dataset}/benchmarks/metrics/latent/{latent}.tsv"
     conda:
         "../../envs/scanpy.yaml"
-    threads: 2
+    threads: threads_from(100)
     resources:
         mem_mb=mem_mb(2000, 2),
         runtime=30,

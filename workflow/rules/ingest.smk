@@ -7,6 +7,8 @@ if DOWNLOADS:
             "logs/fetch/{download}.log",
         wildcard_constraints:
             download="|".join(re.escape(path) for path in DOWNLOADS),
+        # compute nodes of a cluster often have no network: download where Snakemake runs
+        localrule: True
         conda:
             "../../envs/scanpy.yaml"
         threads: 1
@@ -28,6 +30,8 @@ rule ingest:
         "logs/{dataset}/ingest.log",
     benchmark:
         "results/{dataset}/benchmarks/ingest.tsv"
+    # every other step waits on this one: it goes first
+    priority: 50
     conda:
         "../../envs/scanpy.yaml"
     threads: 1

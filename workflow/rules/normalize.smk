@@ -8,6 +8,8 @@ rule normalize:
         "logs/{dataset}/normalize.log",
     benchmark:
         "results/{dataset}/benchmarks/normalize.tsv"
+    # every other step waits on this one: it goes first
+    priority: 50
     conda:
         "../../envs/scanpy.yaml"
     threads: 1

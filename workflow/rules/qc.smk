@@ -20,6 +20,8 @@ rule qc:
         "logs/{dataset}/qc.log",
     benchmark:
         "results/{dataset}/benchmarks/qc.tsv"
+    # every other step waits on this one: it goes first
+    priority: 50
     conda:
         "../../envs/scanpy.yaml"
     threads: 1

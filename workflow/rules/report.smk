@@ -2,7 +2,7 @@ rule umap_layout:
     input:
         "results/{dataset}/graph/{latent}.h5ad",
     output:
-        "results/{dataset}/umap2d/{latent}.h5ad",
+        intermediate("results/{dataset}/umap2d/{latent}.h5ad"),
     log:
         "logs/{dataset}/umap2d/{latent}.log",
     benchmark:

@@ -61,6 +61,7 @@ def train_latent(
     key_added: str | None = None,
     epoch_callback: Callable[[dict], None] | None = None,
     restart_stale: bool = False,
+    budget: float = 1.0,
 ) -> TrainResult:
     """Train autoencoder `model` ('ae', 'dae', 'nbae', 'zinbae') on hvg.h5ad and embed all cells.
 
@@ -73,6 +74,7 @@ def train_latent(
     `epoch_callback(row)` is called after every epoch with that epoch's history row.
     `restart_stale` discards a finished checkpoint or one of other settings or data instead of
     resuming from it or refusing it (what a workflow re-running the job needs).
+    `budget` scales the automatic epoch limit (max_epochs null; `auto_max_epochs`).
     """
     if model not in AUTOENCODER_MODELS:
         raise InputError(
@@ -98,7 +100,7 @@ def train_latent(
         raise InputError(f"hvg AnnData has {x.shape[0]} cells; training needs at least 2")
     data = CellData(x, torch_device, counts, size_factor)
     if params["max_epochs"] is None:
-        params["max_epochs"] = auto_max_epochs(x.shape[0])
+        params["max_epochs"] = auto_max_epochs(x.shape[0], budget=budget)
 
     torch.manual_seed(seed)
     network = build_network(model, params, x.shape[1]).to(torch_device)

@@ -50,7 +50,7 @@ _TRAINING = {
     "max_epochs": _param(
         POSITIVE_INT | {"type": ["integer", "null"]},
         None,
-        "upper limit of epochs; null: 100 up to 20,000 cells, then a budget of about 2 million cells seen (20 epochs at 100k cells, 2 at 1M)",
+        "upper limit of epochs; null: 100 up to 10,000 cells, then a budget of about 1 million cells seen (10 epochs at 100k cells, 2 from 500k)",
     ),
     "val_fraction": _param(
         FRACTION,
@@ -104,7 +104,7 @@ _SCVI = {
     "max_epochs": _param(
         POSITIVE_INT | {"type": ["integer", "null"]},
         None,
-        "upper limit of epochs; null: the autoencoders' budget (100 up to 20,000 cells, then about 2 million cells seen); scvi-tools' own heuristic allows 4x more",
+        "upper limit of epochs; null: the autoencoders' budget (100 up to 10,000 cells, then about 1 million cells seen); scvi-tools' own heuristic allows 8x more at 100k cells",
     ),
     "kl_warmup_epochs": _param(
         NON_NEGATIVE_INT | {"type": ["integer", "null"]},
@@ -139,13 +139,22 @@ _SCHEMAS: dict[str, dict[str, dict]] = {
 LIKELIHOODS = {"ae": "mse", "dae": "mse", "nbae": "nb", "zinbae": "zinb"}
 
 
-def auto_max_epochs(n_cells: int, cap: int = 100, floor: int = 2) -> int:
-    """Epoch limit when max_epochs is null: `cap` up to 20,000 cells, then ~ cap * 20,000 / n.
+# Past this many cells the automatic budget stops growing: about a million cells seen, the
+# ~3,900 optimiser steps of 100 epochs over 10,000 cells.
+BUDGET_CELLS = 10_000
 
-    A budget of cells seen rather than epochs: past 20,000 cells an epoch holds enough steps
-    that fewer epochs converge, and training time stays about flat in the number of cells.
+
+def auto_max_epochs(n_cells: int, cap: int = 100, floor: int = 2, budget: float = 1.0) -> int:
+    """Epoch limit when max_epochs is null: `cap` up to BUDGET_CELLS cells, then about
+    cap * BUDGET_CELLS cells seen (10 epochs at 100k cells, the floor of 2 from 500k).
+
+    A budget of optimiser steps rather than epochs: an epoch of more cells holds more steps,
+    and the steps that train a model on 10,000 cells train it on more, so training time stays
+    about flat in the number of cells. `budget` scales it (the workflow's
+    training.simulated_budget for simulated datasets).
     """
-    return max(floor, min(cap, round(cap * 20_000 / max(n_cells, 1))))
+    epochs = min(cap, cap * BUDGET_CELLS / max(n_cells, 1))
+    return max(floor, round(budget * epochs))
 
 
 def _schema(model: str) -> dict[str, dict]:

@@ -100,12 +100,14 @@ def scvi_latent(
     threads: int | None = None,
     key_added: str = "X_scvi",
     save_dir: str | None = None,
+    budget: float = 1.0,
 ) -> TrainResult:
     """Train scVI on `layers['counts']` of hvg.h5ad and return its latent (posterior means).
 
     History columns are those of `train_latent`, with the per-cell negative ELBO as losses.
     Writes the latent to `adata_hvg.obsm[key_added]`; `save_dir` keeps the scvi-tools model
     (`scvi.model.SCVI.load(save_dir, adata=...)` or `load_scvi(save_dir)` reopen it).
+    `budget` scales the automatic epoch limit (max_epochs null; `auto_max_epochs`).
     """
     import scvi
 
@@ -131,7 +133,7 @@ def scvi_latent(
         dropout_rate=params["dropout_rate"],
         gene_likelihood=params["gene_likelihood"],
     )
-    max_epochs = params["max_epochs"] or auto_max_epochs(adata.n_obs)
+    max_epochs = params["max_epochs"] or auto_max_epochs(adata.n_obs, budget=budget)
     warmup = params["kl_warmup_epochs"]
     warmup = max(1, max_epochs // 4) if warmup is None else warmup
     epoch_log = _EpochLog(torch_device.type)

@@ -175,12 +175,15 @@ def sccan_latents(
     device: str = "auto",
     threads: int | None = None,
     checkpoint_dir: str | Path | None = None,
+    trained: tuple[list[np.ndarray], list[str], np.ndarray | None] | None = None,
 ) -> tuple[list[np.ndarray], list[str], np.ndarray | None, dict]:
     """Steps 1-3 (scaling, gene filter, VAE ensemble) plus the optional PCA view.
 
     Returns (latents, names, genes_used, timings); `cluster_latents` takes it from there.
     With `checkpoint_dir` the networks checkpoint there and a rerun resumes them (SIGTERM
-    saves a checkpoint and exits with status 143, `TrainingInterrupted`).
+    saves a checkpoint and exits with status 143, `TrainingInterrupted`). `trained`: the VAE
+    views (latents, names, genes_used) another flavour made from the same counts and seed
+    with the same VAE settings (`same_vae_views`), used instead of training the networks again.
     """
     params = resolve_params(flavour, params)
     if threads is not None:
@@ -189,7 +192,9 @@ def sccan_latents(
     counts = _counts_of(data, layer)
     latents, names, genes_used = [], [], None
     few_cells = counts.shape[0] < params["vae_min_cells"] and params["pca_view_components"]
-    if params["use_vae"] and not few_cells:
+    if params["use_vae"] and not few_cells and trained is not None:
+        latents, names, genes_used = list(trained[0]), list(trained[1]), trained[2]
+    elif params["use_vae"] and not few_cells:
         from sclatent.autoencoder.device import select_device
         from sclatent.sccan import latent
         from sclatent.sccan.scaling import scale_counts
@@ -214,6 +219,41 @@ def sccan_latents(
             latents.append(pca_view(counts, params["pca_view_components"], seed=seed))
             names.append("pca")
     return latents, names, genes_used, clock.timings
+
+
+# The settings that shape the VAE views: two flavours equal on these (and on the counts, seed
+# and device) train the same networks and keep the same views, so one can reuse the other's.
+VAE_KEYS = (
+    "log_threshold",
+    "n_genes",
+    "gene_filter_epochs",
+    "use_vae",
+    "n_models",
+    "n_snapshots",
+    "vae_views",
+    "train_cells",
+    "big_data_cells",
+    "train_cells_big",
+    "warmup_epochs",
+    "train_epochs",
+    "drop_last",
+)
+
+
+def same_vae_views(flavour: str, params: dict | None, other: str, other_params: dict | None):
+    """Whether two flavours (with their overrides) train the same VAE views."""
+    a, b = resolve_params(flavour, params), resolve_params(other, other_params)
+    return a["use_vae"] and all(a[key] == b[key] for key in VAE_KEYS)
+
+
+def vae_views_of(views, var_names) -> tuple[list[np.ndarray], list[str], np.ndarray | None]:
+    """The VAE views (latents, names, genes_used) kept in a latents.h5ad of the workflow's
+    sccan rule, without its PCA view: what `sccan_latents(trained=...)` takes. var_names: the
+    genes of the counts the views were made from."""
+    names = [name for name in views.uns["views"] if name != "pca"]
+    genes = views.uns.get("genes_used")
+    genes_used = None if genes is None else var_names.get_indexer(genes)
+    return [np.asarray(views.obsm[name]) for name in names], names, genes_used
 
 
 FUSION_KEYS = (
