@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh machine with Python 3.11:
 #   make run   -- create .venv on first use, run the workflow on the embedded simulated dataset
+#                 and print one line per method (sclatent.overview)
 #   make test  -- create .venv on first use, run the whole test suite
 PYTHON ?= python3.11
 VENV := .venv
@@ -19,7 +20,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
-	@echo; echo "results/benchmark/metrics.tsv:"; column -t -s "$$(printf '\t')" results/benchmark/metrics.tsv
+	@echo; $(BIN)/python -m sclatent.overview results/benchmark/metrics.tsv
 
 test: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
