@@ -2,7 +2,7 @@
 
 Each dataset goes through the paper-mode steps of the workflow (QC without cell filters,
 normalisation, seurat_v3 HVGs, PCA of the log-normalised HVGs), then, per seed, the trained
-latents (nbae, scVI, scCAN's VAE ensemble and its PCA view). Everything is written to one .npz per dataset
+latents (nbae, scVI and scCAN's VAE ensemble). Everything is written to one .npz per dataset
 and seed, so clustering rules can be compared without retraining.
 
     .venv/bin/python benchmarks/latent_cache.py [--seeds 0,1,2] [--models nbae,scvi,sccan]
@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 CACHE = REPO / "results" / "accuracy_cache"
-MODELS = ("nbae", "scvi", "sccan", "sccan_pca")
+MODELS = ("nbae", "scvi", "sccan")
 
 
 def paper_config() -> dict:
@@ -66,7 +66,7 @@ def load(cache: Path, dataset: str, seed: int) -> dict:
 
 
 def train(model: str, counts, hvg, seed: int, threads: int) -> dict:
-    """{array name: latent} of one model: nbae, scvi, the scCAN VAE views, or scCAN's PCA view."""
+    """{array name: latent} of one model: nbae, scvi or the scCAN VAE views."""
     if model == "nbae":
         from sclatent.autoencoder.api import train_latent
 
@@ -75,10 +75,6 @@ def train(model: str, counts, hvg, seed: int, threads: int) -> dict:
         from sclatent.autoencoder.scvi_model import scvi_latent
 
         return {"scvi": scvi_latent(hvg.copy(), seed=seed, threads=threads).latent}
-    if model == "sccan_pca":
-        from sclatent.sccan.api import pca_view
-
-        return {"sccan_pca": pca_view(counts.X, 50, seed=seed)}
     from sclatent.sccan import sccan_latents
 
     latents, names, _, _ = sccan_latents(counts, "faithful", seed=seed, threads=threads)
@@ -116,7 +112,7 @@ def main(argv=None) -> int:
             for model in models:
                 if model == "sccan" and any(k.startswith("sccan_vae") for k in arrays):
                     continue
-                if model != "sccan" and model in arrays:  # nbae, scvi, sccan_pca
+                if model != "sccan" and model in arrays:
                     continue
                 start = time.perf_counter()
                 arrays |= train(model, counts, hvg, seed, args.threads)

@@ -1,8 +1,10 @@
 """How the workflow scales with cells: per-rule wall seconds and peak RSS at 10k, 100k and 1M.
 
-Each size is a real `snakemake` run in its own directory on the project's simulator (the
-default settings, more cells). Up to `--full-max` cells the run does everything the default
-config does; above it, the 1M chain of the scale target: ingest -> QC -> normalise -> PCA ->
+Each size is a real `snakemake` run in its own directory on the project's simulator: the
+default config (config/config.yaml, which trains simulated data with
+`training.simulated_budget` of the automatic budget) with more cells. Up to `--full-max`
+cells the run does everything the default config does; above it, the 1M chain of the scale
+target: ingest -> QC -> normalise -> PCA ->
 autoencoder -> scCAN (improved) -> Leiden -> metrics. Per-rule figures come from Snakemake's
 `benchmark:` files; the total is the wall time of the whole run. Prints one table, writes
 scale.tsv, scale.md (the same table in Markdown) and scale.png (log-log time and memory
@@ -37,15 +39,9 @@ CHAIN = {
 }
 
 
-def run_size(n_cells: int, workdir: Path, cores: int, full: bool) -> float:
-    """Run the workflow on n_cells simulated cells in workdir; return its wall seconds."""
-    (workdir / "config").mkdir(parents=True, exist_ok=True)
-    (workdir / "config" / "datasets.tsv").write_text("dataset\tinput\nsim\tsimulate\n")
-    config = {"seed": 0, "datasets": "config/datasets.tsv", "simulate": {"n_cells": n_cells}}
-    config |= {} if full else CHAIN
-    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    targets = [] if full else ["results/benchmark/metrics.tsv"]
-    command = [
+def snakemake_command(workdir: Path, cores: int, *targets: str) -> list[str]:
+    """This checkout's workflow, run in workdir (its own config/ and results/) on `cores`."""
+    return [
         str(Path(sys.executable).with_name("snakemake")),
         "--snakefile",
         str(REPO / "Snakefile"),
@@ -57,6 +53,19 @@ def run_size(n_cells: int, workdir: Path, cores: int, full: bool) -> float:
         str(cores),
         *targets,
     ]
+
+
+def run_size(n_cells: int, workdir: Path, cores: int, full: bool) -> float:
+    """Run the workflow on n_cells simulated cells in workdir; return its wall seconds."""
+    (workdir / "config").mkdir(parents=True, exist_ok=True)
+    (workdir / "config" / "datasets.tsv").write_text("dataset\tinput\nsim\tsimulate\n")
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["datasets"] = "config/datasets.tsv"
+    config["simulate"] = config.get("simulate", {}) | {"n_cells": n_cells}
+    config |= {} if full else CHAIN
+    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    targets = [] if full else ["results/benchmark/metrics.tsv"]
+    command = snakemake_command(workdir, cores, *targets)
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
     start = time.perf_counter()
     with open(workdir / "snakemake.log", "a") as log:

@@ -1,28 +1,28 @@
-"""Rule sccan_cluster: scCAN's network fusion, eigengap k and spectral clustering."""
+"""Rule sccan_cluster: scCAN's network fusion of its views, eigengap k and spectral clustering."""
 
 from sclatent.runtime import run_rule
 
 
 def main(smk):
-    import anndata as ad
-
     from sclatent.h5io import read_labels, write_json, write_labels
-    from sclatent.sccan.api import cluster_latents
+    from sclatent.sccan.api import cluster_latents, load_views
+    from sclatent.sccan.params import resolve_params
 
-    views = ad.read_h5ad(smk.input.latents)
-    names = list(views.uns["views"])
+    params = resolve_params(smk.params.flavour, smk.params.sccan_params)
+    latent_files = dict(zip(smk.params.view_latents, smk.input.views, strict=True))
+    cells, latents, names = load_views(params, latent_files, smk.input.get("vae"))
     k = read_labels(smk.input.truth, "truth").nunique() if smk.params.k_given else None
     result = cluster_latents(
-        [views.obsm[name] for name in names],
+        latents,
         smk.params.flavour,
-        smk.params.sccan_params,
+        params,
         seed=smk.params.seed,
         k=k,
         names=names,
         threads=smk.threads,
     )
-    write_labels(views.obs_names, result.labels, smk.output.clusters)
-    write_json(result.summary() | {"latent_timings": dict(views.uns["timings"])}, smk.output.record)
+    write_labels(cells, result.labels, smk.output.clusters)
+    write_json(result.summary(), smk.output.record)
 
 
 run_rule(snakemake, main)

@@ -11,12 +11,15 @@ def label_free(smk, clusters):
 
     settings = {k: smk.params[k] for k in ("seed", "resolution", "n_init")}
     clustering = smk.wildcards.clustering
-    if smk.input.get("views"):
-        import anndata as ad
+    if smk.params.sccan:
+        from sclatent.sccan.params import resolve_params
+        from sclatent.sccan.views import load_views
 
-        views = ad.read_h5ad(smk.input.views)
-        labels = clusters.reindex(views.obs_names).to_numpy()
-        latents = [views.obsm[name] for name in views.uns["views"]]
+        sccan = smk.params.sccan
+        params = resolve_params(sccan["flavour"], sccan["params"])
+        files = dict(zip(sccan["view_latents"], smk.input.views, strict=True))
+        cells, latents, _ = load_views(params, files, smk.input.get("vae"))
+        labels = clusters.reindex(cells).to_numpy()
         return label_free_scores(clustering, labels, views=latents, **settings)
     names, latent = load_latent(smk.input.latent, smk.wildcards.latent)
     graph = None

@@ -29,7 +29,11 @@ def test_defaults_fill_nested_sections(config_schema):
 def test_slurm_profile_makes_a_missing_gpu_an_error(config_schema):
     profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
     config = validate({"training": profile["config"]["training"]}, config_schema, "config")
-    assert config["training"] == {"device": "auto", "on_missing_gpu": "error", "simulated_budget": 1}
+    assert config["training"] == {
+        "device": "auto",
+        "on_missing_gpu": "error",
+        "simulated_budget": 1,
+    }
     assert validate({}, config_schema, "config")["training"]["on_missing_gpu"] == "cpu"
 
 

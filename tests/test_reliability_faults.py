@@ -120,7 +120,7 @@ SLOW_RULE_SCRIPT = textwrap.dedent(
         h5io.write_h5ad(ad.AnnData(np.zeros((2, 2), dtype=np.float32)), smk.output[0])
 
     job = SimpleNamespace(
-        log=[log], output=[out], threads=1, rule="slow", wildcards={},
+        log=[log], output=[out], threads=1, rule="slow", wildcards={}, config={},
     )
     run_rule(job, main)
     """

@@ -114,26 +114,37 @@ def test_k_given_is_used_by_both_flavours():
         assert result.k_best == 3
 
 
-def test_anndata_input_extra_latents_and_slots():
+def test_anndata_input_views_extra_latents_and_slots():
     counts, truth = synthetic_counts(seed=1)
     adata = ad.AnnData(X=sp.csr_matrix(np.log1p(counts.toarray())))
     adata.layers["counts"] = counts
     views, _ = latent_blobs(len(truth), 3, seed=0)
-    adata.obsm["X_pca"] = views[0]
+    adata.obsm["X_nbae"] = views[0]
+    everywhere = {"learned_views_min_cells": 0}
     result = sccan_cluster(
-        adata, "improved", {"use_vae": False}, seed=0, extra_latents=["X_pca", views[1]]
+        adata,
+        "improved",
+        everywhere,
+        seed=0,
+        extra_latents={"nbae": "X_nbae", "scvi": views[1], "more": views[2]},
     )
-    # improved adds its own PCA view of the counts
-    assert result.latent_names == ["pca", "X_pca", "extra2"]
+    # improved fuses PCA (computed from the counts) with the nbae and scVI latents it is given,
+    # in that order; a latent it does not name is fused beside them
+    assert result.latent_names == ["pca", "nbae", "scvi", "more"]
     result.write_to(adata, key_added="sccan_improved")
     assert adata.obs["sccan_improved"].nunique() == result.n_clusters
     assert adata.uns["sccan_improved"]["k"] == result.k
+    # below learned_views_min_cells (300 by default) cells only the PCA view is fused
+    small = sccan_cluster(adata, "improved", seed=0, extra_latents={"nbae": views[0]})
+    assert small.latent_names == ["pca"]
+    with pytest.raises(InputError, match="the view 'nbae' is not available"):
+        sccan_cluster(adata, "improved", everywhere)
     with pytest.raises(InputError, match="X_umap"):
-        sccan_cluster(adata, "improved", {"use_vae": False}, extra_latents=["X_umap"])
+        sccan_cluster(adata, "improved", everywhere, extra_latents=["X_umap"])
     with pytest.raises(InputError, match="shape"):
-        sccan_cluster(adata, "improved", {"use_vae": False}, extra_latents=[views[0][:10]])
-    with pytest.raises(InputError, match="no latent"):
-        sccan_cluster(adata, "improved", {"use_vae": False, "pca_view_components": 0})
+        sccan_cluster(adata, "improved", everywhere, extra_latents={"nbae": views[0][:10]})
+    with pytest.raises(InputError, match="views"):
+        sccan_cluster(adata, "improved", {"views": []})
 
 
 @pytest.mark.parametrize("flavour", ["faithful", "improved"])
@@ -199,23 +210,19 @@ def test_vae_epochs_are_logged_and_a_cuda_request_falls_back(counts_and_views, c
         _vae_views(counts, device="cuda")
 
 
-def test_a_flavour_with_the_same_vae_settings_reuses_the_trained_views(counts_and_views):
-    """The workflow trains the VAEs once for both flavours: what the improved flavour makes
-    from the faithful flavour's views is what it makes by training them itself."""
+def test_flavours_with_the_same_vae_settings_share_the_trained_views():
+    """The workflow trains the VAEs once for every flavour that fuses them with the same
+    settings; a flavour without "vae" in its views trains none."""
     from sclatent.sccan.api import same_vae_views
 
-    counts, trained = counts_and_views
+    counts, _ = synthetic_counts()
     settings = QUICK | {"n_genes": 150}
-    assert same_vae_views("improved", settings, "faithful", settings)
-    assert not same_vae_views("improved", settings | {"n_models": 3}, "faithful", settings)
-    assert not same_vae_views("improved", settings | {"use_vae": False}, "faithful", settings)
-    improved = settings | {"vae_min_cells": 0}  # these 150 cells get the VAE views too
-    own = sccan_latents(counts, "improved", improved, seed=3, threads=1)
-    reused = sccan_latents(counts, "improved", improved, seed=3, threads=1, trained=trained)
-    assert own[1] == reused[1] == [*trained[1], "pca"]
-    for mine, borrowed in zip(own[0], reused[0], strict=True):
-        np.testing.assert_array_equal(mine, borrowed)
-    np.testing.assert_array_equal(own[2], reused[2])
+    with_vae = settings | {"views": ["vae", "pca"]}
+    assert same_vae_views("improved", with_vae, "faithful", settings)
+    assert not same_vae_views("improved", with_vae | {"n_models": 3}, "faithful", settings)
+    assert not same_vae_views("improved", settings, "faithful", settings)  # pca, nbae, scvi
+    latents, names, genes, timings = sccan_latents(counts, "improved", settings, seed=3)
+    assert (latents, names, genes) == ([], [], None) and "vae" not in timings
 
 
 def test_vae_divergence_stops_training(counts_and_views, monkeypatch):

@@ -48,7 +48,8 @@ def simulation_params(config, row):
 
 
 def check_model_params(config):
-    """Unknown or invalid model settings stop the run before anything trains."""
+    """Unknown or invalid model settings stop the run before anything trains; scCAN views
+    must be "vae" or latents the workflow makes."""
     from sclatent.autoencoder.params import resolve_params as autoencoder_params
     from sclatent.sccan.params import resolve_params as sccan_params
 
@@ -58,6 +59,15 @@ def check_model_params(config):
                 resolve(name, params)
             except InputError as error:
                 raise WorkflowError(f"sclatent: config {section}.{name}: {error}") from None
+    latents = load_schema(SCHEMAS / "config.schema.yaml")["properties"]["latents"]["items"]
+    known = ["vae", *(latent for latent in latents["enum"] if latent != "umap")]
+    for flavour, params in config["sccan"].items():
+        for view in sccan_params(flavour, params)["views"]:
+            if view not in known:
+                raise WorkflowError(
+                    f"sclatent: config sccan.{flavour}: key 'views': {view!r} is not one of: "
+                    + ", ".join(known)
+                )
 
 
 DATASETS = load_workflow_settings(config)
@@ -203,9 +213,11 @@ def get_cost_benchmarks(wildcards):
     base = f"results/{wildcards.dataset}/benchmarks"
     if wildcards.latent == "sccan":
         flavour = sccan_flavour(wildcards.clustering)
-        makers = dict.fromkeys([vae_views_owner(flavour), flavour])
+        steps = [f"embed/{latent}" for latent in sccan_view_latents(flavour)]
+        if "vae" in sccan_views(flavour):
+            steps.append(f"sccan/{vae_views_owner(flavour)}")
         return {
-            "latent_cost": [f"{base}/sccan/{maker}.tsv" for maker in makers],
+            "latent_cost": [f"{base}/{step}.tsv" for step in steps],
             "clustering_cost": [f"{base}/clusters/sccan.{wildcards.clustering}.tsv"],
             "sccan_record": f"results/{wildcards.dataset}/sccan/{wildcards.clustering}.json",
         }
@@ -231,11 +243,23 @@ def get_label_free_input(wildcards):
     for Leiden, the kNN graph it re-runs on."""
     base = f"results/{wildcards.dataset}"
     if wildcards.latent == "sccan":
-        return {"views": f"{base}/sccan/{sccan_flavour(wildcards.clustering)}/latents.h5ad"}
+        return sccan_views_input(wildcards.dataset, sccan_flavour(wildcards.clustering))
     inputs = {"latent": f"{base}/embed/{wildcards.latent}.h5ad"}
     if wildcards.clustering == "leiden":
         inputs["graph"] = f"{base}/graph/{wildcards.latent}.h5ad"
     return inputs
+
+
+def get_sccan_scoring(wildcards):
+    """For scCAN rows: the flavour, its settings and the latents its views are read from."""
+    if wildcards.latent != "sccan":
+        return {}
+    flavour = sccan_flavour(wildcards.clustering)
+    return {
+        "flavour": flavour,
+        "params": config["sccan"][flavour],
+        "view_latents": sccan_view_latents(flavour),
+    }
 
 
 def get_model_params(wildcards):
@@ -285,6 +309,36 @@ def get_sccan_k_given(wildcards):
     return gives_k(wildcards.clustering)
 
 
+def sccan_views(flavour):
+    """The views a flavour fuses: "vae" (its own VAE ensemble) and latents of the workflow."""
+    from sclatent.sccan.params import resolve_params
+
+    return resolve_params(flavour, config["sccan"][flavour])["views"]
+
+
+def sccan_view_latents(flavour):
+    """The workflow latents a flavour reads: its views other than "vae", and PCA, which is
+    all it fuses on datasets below learned_views_min_cells cells."""
+    return list(dict.fromkeys(["pca", *(v for v in sccan_views(flavour) if v != "vae")]))
+
+
+def get_sccan_view_latents(wildcards):
+    return sccan_view_latents(sccan_flavour(wildcards.clustering))
+
+
+def sccan_views_input(dataset, flavour):
+    """The files of a flavour's views: the workflow latents and, with "vae", the VAE views
+    of the flavour that trains them (`vae_views_owner`)."""
+    inputs = {
+        "views": [
+            f"results/{dataset}/embed/{latent}.h5ad" for latent in sccan_view_latents(flavour)
+        ]
+    }
+    if "vae" in sccan_views(flavour):
+        inputs["vae"] = f"results/{dataset}/sccan/{vae_views_owner(flavour)}/latents.h5ad"
+    return inputs
+
+
 def sccan_flavours():
     """The scCAN flavours the run clusters with, in the order of KNOWN_CLUSTERINGS."""
     return list(dict.fromkeys(sccan_flavour(c) for c in SCCAN_CLUSTERINGS if c in CLUSTERINGS))
@@ -303,17 +357,9 @@ def vae_views_owner(flavour):
     return flavour
 
 
-def get_sccan_input(wildcards):
-    inputs = {"counts": f"results/{wildcards.dataset}/qc.h5ad"}
-    owner = vae_views_owner(wildcards.flavour)
-    if owner != wildcards.flavour:
-        inputs["trained"] = f"results/{wildcards.dataset}/sccan/{owner}/latents.h5ad"
-    return inputs
-
-
 def get_sccan_cluster_input(wildcards):
     flavour = sccan_flavour(wildcards.clustering)
-    inputs = {"latents": f"results/{wildcards.dataset}/sccan/{flavour}/latents.h5ad"}
+    inputs = sccan_views_input(wildcards.dataset, flavour)
     if gives_k(wildcards.clustering):
         inputs["truth"] = f"results/{wildcards.dataset}/truth.tsv"
     return inputs
@@ -365,6 +411,16 @@ def recommended_graph(dataset):
     """The recommended latent's kNN graph; PCA's for scCAN, whose clusters are drawn there."""
     latent = SCCAN_LAYOUT if RECOMMENDED[0] == "sccan" else RECOMMENDED[0]
     return f"results/{dataset}/graph/{latent}.h5ad"
+
+
+def get_dataset_pages(wildcards):
+    """Per dataset, in sheet order, what its section of the summary page shows."""
+    return {
+        "recommended_figures": [f"results/{d}/recommended.png" for d in DATASETS.index],
+        "markers_figures": [f"results/{d}/markers.png" for d in DATASETS.index],
+        "markers": [f"results/{d}/markers.tsv" for d in DATASETS.index],
+        "sizes": [f"results/{d}/cluster_sizes.tsv" for d in DATASETS.index],
+    }
 
 
 def get_recommended_record(wildcards):

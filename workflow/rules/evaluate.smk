@@ -45,6 +45,7 @@ rule score_clustering:
         seed=config["seed"],
         resolution=config["leiden"]["resolution"],
         n_init=config["kmeans"]["n_init"],
+        sccan=get_sccan_scoring,
     script:
         "../../scripts/score_clustering.py"
 

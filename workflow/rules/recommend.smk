@@ -1,13 +1,3 @@
-def get_dataset_pages(wildcards):
-    """Per dataset, in sheet order, what its section of the summary page shows."""
-    return {
-        "recommended_figures": [f"results/{d}/recommended.png" for d in DATASETS.index],
-        "markers_figures": [f"results/{d}/markers.png" for d in DATASETS.index],
-        "markers": [f"results/{d}/markers.tsv" for d in DATASETS.index],
-        "sizes": [f"results/{d}/cluster_sizes.tsv" for d in DATASETS.index],
-    }
-
-
 rule recommended_view:
     input:
         layout=umap_layout_path("{dataset}", SCCAN_LAYOUT),

@@ -1,6 +1,6 @@
 rule sccan:
     input:
-        unpack(get_sccan_input),
+        counts="results/{dataset}/qc.h5ad",
     output:
         latents="results/{dataset}/sccan/{flavour}/latents.h5ad",
     log:
@@ -49,6 +49,7 @@ rule sccan_cluster:
     params:
         flavour=get_sccan_flavour,
         sccan_params=get_sccan_params,
+        view_latents=get_sccan_view_latents,
         k_given=get_sccan_k_given,
         seed=config["seed"],
     script:

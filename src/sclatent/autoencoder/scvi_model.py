@@ -220,7 +220,7 @@ class FittedScvi:
 
     def __init__(self, directory: str | Path, device: str = "cpu") -> None:
         import scvi
-        import torch
+        from scvi.model.base._save_load import _load_saved_files
 
         found = scvi_directory(directory)
         if found is None:
@@ -229,9 +229,9 @@ class FittedScvi:
         torch_device = select_device(device)
         scvi.settings.verbosity = logging.WARNING
         try:
-            # scvi-tools' save format: a pickle that its own load unpickles the same way
-            saved = torch.load(found / SCVI_WEIGHTS, map_location="cpu", weights_only=False)
-            self.genes = [str(g) for g in saved["var_names"]]
+            # the genes, read by scvi-tools' own loader (the one SCVI.load uses below)
+            _, var_names, _, _ = _load_saved_files(str(found), False, map_location="cpu")
+            self.genes = [str(g) for g in var_names]
             self.model = scvi.model.SCVI.load(
                 str(found),
                 adata=False,

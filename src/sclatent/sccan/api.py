@@ -14,7 +14,8 @@ import scipy.sparse as sp
 
 from sclatent.errors import InputError
 from sclatent.runtime import set_threads
-from sclatent.sccan.params import resolve_params
+from sclatent.sccan.params import fused_views, resolve_params
+from sclatent.sccan.views import assemble_views
 
 log = logging.getLogger("sclatent.sccan")
 
@@ -143,28 +144,6 @@ def _extra_views(data, extra_latents, n_cells: int) -> tuple[list, list]:
     return views, names
 
 
-def pca_view(counts, n_components: int, *, seed: int, n_top_genes: int = 2000) -> np.ndarray:
-    """PCA of log1p(counts normalised to 1e4 per cell over all genes) on the seurat_v3 highly
-    variable genes (all genes when there are fewer than n_top_genes), sparse, implicitly
-    centred: the project's PCA baseline latent."""
-    import anndata as ad
-    import scanpy as sc
-
-    from sclatent.sccan.scaling import as_csr_float32
-
-    adata = ad.AnnData(X=as_csr_float32(counts))
-    variable = np.ones(adata.n_vars, dtype=bool)
-    if adata.n_vars > n_top_genes:
-        sc.pp.highly_variable_genes(adata, flavor="seurat_v3", n_top_genes=n_top_genes)
-        variable = adata.var["highly_variable"].to_numpy()
-    sc.pp.normalize_total(adata, target_sum=1e4)
-    sc.pp.log1p(adata)
-    adata = adata[:, variable].copy()
-    n_components = min(n_components, min(adata.shape) - 1)
-    sc.pp.pca(adata, n_comps=n_components, random_state=seed)
-    return np.asarray(adata.obsm["X_pca"], dtype=np.float64)
-
-
 def sccan_latents(
     data,
     flavour: str = "faithful",
@@ -175,50 +154,41 @@ def sccan_latents(
     device: str = "auto",
     threads: int | None = None,
     checkpoint_dir: str | Path | None = None,
-    trained: tuple[list[np.ndarray], list[str], np.ndarray | None] | None = None,
 ) -> tuple[list[np.ndarray], list[str], np.ndarray | None, dict]:
-    """Steps 1-3 (scaling, gene filter, VAE ensemble) plus the optional PCA view.
+    """Steps 1-3 (scaling, gene filter, VAE ensemble): the "vae" views, when the run fuses them
+    (none otherwise: `fused_views`).
 
-    Returns (latents, names, genes_used, timings); `cluster_latents` takes it from there.
-    With `checkpoint_dir` the networks checkpoint there and a rerun resumes them (SIGTERM
-    saves a checkpoint and exits with status 143, `TrainingInterrupted`). `trained`: the VAE
-    views (latents, names, genes_used) another flavour made from the same counts and seed
-    with the same VAE settings (`same_vae_views`), used instead of training the networks again.
+    Returns (latents, names, genes_used, timings); `assemble_views` adds the other views and
+    `cluster_latents` takes it from there. With `checkpoint_dir` the networks checkpoint there
+    and a rerun resumes them (SIGTERM saves a checkpoint and exits with status 143,
+    `TrainingInterrupted`).
     """
     params = resolve_params(flavour, params)
     if threads is not None:
         set_threads(threads)
     clock = _Clock()
     counts = _counts_of(data, layer)
-    latents, names, genes_used = [], [], None
-    few_cells = counts.shape[0] < params["vae_min_cells"] and params["pca_view_components"]
-    if params["use_vae"] and not few_cells and trained is not None:
-        latents, names, genes_used = list(trained[0]), list(trained[1]), trained[2]
-    elif params["use_vae"] and not few_cells:
-        from sclatent.autoencoder.device import select_device
-        from sclatent.sccan import latent
-        from sclatent.sccan.scaling import scale_counts
+    if "vae" not in fused_views(params, counts.shape[0]):
+        return [], [], None, clock.timings
+    from sclatent.autoencoder.device import select_device
+    from sclatent.sccan import latent
+    from sclatent.sccan.scaling import scale_counts
 
-        with clock.step("scaling"):
-            scaled, kept = scale_counts(counts, log_threshold=params["log_threshold"])
-        latents, names, used = latent.vae_latents(
-            scaled,
-            params,
-            seed=seed,
-            device=select_device(device),
-            timings=clock.timings,
-            checkpoint_dir=checkpoint_dir,
-        )
-        genes_used = kept[used]
-        if params["vae_views"] == "last":
-            last = f"_snapshot{params['n_snapshots']}"
-            keep = [i for i, name in enumerate(names) if name.endswith(last)]
-            latents, names = [latents[i] for i in keep], [names[i] for i in keep]
-    if params["pca_view_components"]:
-        with clock.step("pca"):
-            latents.append(pca_view(counts, params["pca_view_components"], seed=seed))
-            names.append("pca")
-    return latents, names, genes_used, clock.timings
+    with clock.step("scaling"):
+        scaled, kept = scale_counts(counts, log_threshold=params["log_threshold"])
+    latents, names, used = latent.vae_latents(
+        scaled,
+        params,
+        seed=seed,
+        device=select_device(device),
+        timings=clock.timings,
+        checkpoint_dir=checkpoint_dir,
+    )
+    if params["vae_views"] == "last":
+        last = f"_snapshot{params['n_snapshots']}"
+        keep = [i for i, name in enumerate(names) if name.endswith(last)]
+        latents, names = [latents[i] for i in keep], [names[i] for i in keep]
+    return latents, names, kept[used], clock.timings
 
 
 # The settings that shape the VAE views: two flavours equal on these (and on the counts, seed
@@ -227,7 +197,6 @@ VAE_KEYS = (
     "log_threshold",
     "n_genes",
     "gene_filter_epochs",
-    "use_vae",
     "n_models",
     "n_snapshots",
     "vae_views",
@@ -243,17 +212,7 @@ VAE_KEYS = (
 def same_vae_views(flavour: str, params: dict | None, other: str, other_params: dict | None):
     """Whether two flavours (with their overrides) train the same VAE views."""
     a, b = resolve_params(flavour, params), resolve_params(other, other_params)
-    return a["use_vae"] and all(a[key] == b[key] for key in VAE_KEYS)
-
-
-def vae_views_of(views, var_names) -> tuple[list[np.ndarray], list[str], np.ndarray | None]:
-    """The VAE views (latents, names, genes_used) kept in a latents.h5ad of the workflow's
-    sccan rule, without its PCA view: what `sccan_latents(trained=...)` takes. var_names: the
-    genes of the counts the views were made from."""
-    names = [name for name in views.uns["views"] if name != "pca"]
-    genes = views.uns.get("genes_used")
-    genes_used = None if genes is None else var_names.get_indexer(genes)
-    return [np.asarray(views.obsm[name]) for name in names], names, genes_used
+    return "vae" in a["views"] and "vae" in b["views"] and all(a[k] == b[k] for k in VAE_KEYS)
 
 
 FUSION_KEYS = (
@@ -270,7 +229,7 @@ FUSION_KEYS = (
 
 def _check_latents(latents: list[np.ndarray]) -> int:
     if not latents:
-        raise InputError("sccan: no latent to cluster (use_vae is false and no extra_latents)")
+        raise InputError("sccan: no latent to cluster (no views and no extra_latents)")
     n = latents[0].shape[0]
     if any(z.shape[0] != n for z in latents):
         raise InputError("sccan: latents differ in their number of cells")
@@ -428,25 +387,36 @@ def sccan_cluster(
     """scCAN clustering of raw counts (cells x genes; AnnData: `layer`, else layers['counts'],
     else X) in the "faithful" (reference defaults) or "improved" flavour.
 
-    params: overrides of the flavour's defaults (`default_params(flavour)`); k: the number
-    of clusters when given (else the eigengap rule); extra_latents: more views to fuse, a
-    list or dict of n x d arrays or of obsm keys of `data` (with params use_vae=False they
-    replace the VAE latents); device: "auto" (GPU if visible), "cpu", "cuda"... (see
-    `select_device`); threads: BLAS/torch/numba threads, set for the process (`set_threads`).
+    params: overrides of the flavour's defaults (`default_params(flavour)`); its `views` say
+    what is fused: the improved flavour fuses PCA (computed here unless given) with the nbae
+    and scVI latents, which must be given as extra latents of those names; k: the number of
+    clusters when given (else the eigengap rule); extra_latents: a list or dict of n x d
+    arrays or of obsm keys of `data`, named as views, and fused beside them when not named
+    there; device: "auto" (GPU if visible), "cpu", "cuda"... (see `select_device`); threads:
+    BLAS/torch/numba threads, set for the process (`set_threads`).
     """
     params = resolve_params(flavour, params)
-    n_cells = _counts_of(data, layer).shape[0]
+    counts = _counts_of(data, layer)
+    n_cells = counts.shape[0]
     extra, extra_names = _extra_views(data, extra_latents, n_cells)
-    latents, names, genes_used, timings = sccan_latents(
+    given = dict(zip(extra_names, extra, strict=True))
+    vae_latents, vae_names, genes_used, timings = sccan_latents(
         data, flavour, params, seed=seed, layer=layer, device=device, threads=threads
     )
+    latents, names = assemble_views(
+        params, n_cells, (vae_latents, vae_names), given, counts=counts, seed=seed
+    )
+    for name, latent in given.items():  # latents the views do not name are fused beside them
+        if name not in params["views"] and name != "pca":
+            latents.append(latent)
+            names.append(name)
     result = cluster_latents(
-        latents + extra,
+        latents,
         flavour,
         params,
         seed=seed,
         k=k,
-        names=names + extra_names,
+        names=names,
         threads=threads,
     )
     result.genes_used = genes_used

@@ -1,7 +1,8 @@
 """Parameters of the two scCAN flavours: one key set, two sets of defaults.
 
 `faithful` holds every default of the reference R packages (scCAN 1.0.x + scDHA); `improved`
-holds our choices, each justified by the ablation table in docs/sccan.md. Any key may be set
+holds our choices, chosen leave-one-dataset-out over the labelled datasets in ../shared/data
+(benchmarks/accuracy.py; docs/accuracy.md has the figures). Any key may be set
 in either flavour; `RULES` (JSON-schema fragments checked by `sclatent.config.resolve`, the
 project's one validation) says which values each key takes: unknown keys and bad values raise
 `InputError` naming the key.
@@ -28,9 +29,11 @@ FAITHFUL: dict = {
     # 2. gene filter (non-negative linear autoencoder), only with more genes than n_genes
     "n_genes": 5000,
     "gene_filter_epochs": 10,
-    # 3. latent spaces (stacked Bayesian autoencoder)
-    "use_vae": True,  # False: cluster only the extra latents given to sccan_cluster
-    "vae_min_cells": 0,  # fewer cells: the PCA view (if any) replaces the VAE views
+    # 3. the views fused, in order: "vae" (scCAN's own VAE ensemble, trained here), "pca"
+    # (PCA of the log-normalised HVGs), or another latent given by name (nbae, scvi, ...)
+    "views": ["vae"],
+    "learned_views_min_cells": 0,  # fewer cells: only the PCA view is fused
+    # the VAE ensemble (stacked Bayesian autoencoder)
     "n_models": 3,
     "n_snapshots": 3,
     "vae_views": "all",  # "all" snapshots or only the "last" snapshot of each model
@@ -40,8 +43,8 @@ FAITHFUL: dict = {
     "warmup_epochs": 10,
     "train_epochs": 20,
     "drop_last": False,  # R torch's dataloader default (the last, smaller batch is kept)
-    # built-in extra view: PCA of log-normalised counts on seurat_v3 HVGs (0 = none)
-    "pca_view_components": 0,
+    # components of the PCA view when scCAN computes it from the counts itself
+    "pca_view_components": 50,
     # 4. affinity per latent
     "affinity_neighbors": 20,  # K of the local scale
     "affinity_alpha": 0.5,  # sd = alpha * Sig
@@ -64,9 +67,10 @@ FAITHFUL: dict = {
 }
 
 IMPROVED: dict = FAITHFUL | {
-    "vae_min_cells": 500,
-    "pca_view_components": 50,
+    "views": ["pca", "nbae", "scvi"],
+    "learned_views_min_cells": 300,
     "k_min": 3,
+    "k_max": 20,
     "k_rule": "best",
     "sampling": "sketch",
     "transfer": "all_latents",
@@ -77,8 +81,13 @@ RULES: dict = {
     "log_threshold": POSITIVE_NUMBER,
     "n_genes": POSITIVE_INT,
     "gene_filter_epochs": POSITIVE_INT,
-    "use_vae": BOOLEAN,
-    "vae_min_cells": NON_NEGATIVE_INT,
+    "views": {
+        "type": "array",
+        "minItems": 1,
+        "uniqueItems": True,
+        "items": {"type": "string", "pattern": "^[A-Za-z0-9_]+$"},
+    },
+    "learned_views_min_cells": NON_NEGATIVE_INT,
     "n_models": POSITIVE_INT,
     "n_snapshots": POSITIVE_INT,
     "vae_views": one_of("all", "last"),
@@ -111,6 +120,14 @@ def default_params(flavour: str) -> dict:
     if flavour not in FLAVOURS:
         raise InputError(f"sccan flavour: {flavour!r} is not one of {', '.join(FLAVOURS)}")
     return dict(FAITHFUL if flavour == "faithful" else IMPROVED)
+
+
+def fused_views(params: dict, n_cells: int) -> list[str]:
+    """The views a run fuses: `views`, or only PCA below `learned_views_min_cells` cells, where
+    networks trained on so few cells give poor latents (docs/accuracy.md)."""
+    if n_cells < params["learned_views_min_cells"]:
+        return ["pca"]
+    return list(params["views"])
 
 
 def resolve_params(flavour: str, params: dict | None) -> dict:
