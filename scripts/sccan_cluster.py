@@ -5,8 +5,9 @@ from sclatent.runtime import run_rule
 
 def main(smk):
     from sclatent.h5io import read_labels, write_json, write_labels
-    from sclatent.sccan.api import cluster_latents, load_views
+    from sclatent.sccan.api import cluster_latents
     from sclatent.sccan.params import resolve_params
+    from sclatent.sccan.views import load_views
 
     params = resolve_params(smk.params.flavour, smk.params.sccan_params)
     latent_files = dict(zip(smk.params.view_latents, smk.input.views, strict=True))
