@@ -209,7 +209,7 @@ def recommended_table(metrics: pd.DataFrame) -> pd.DataFrame:
                 "cells": int(row["n_cells"]),
                 "labels": "yes" if has_labels else "no",
                 "k found": int(row["n_clusters"]),
-                "true types": int(row["n_types"]) if has_labels else np.nan,
+                "true types": str(int(row["n_types"])) if has_labels else "–",
                 "ARI": row["ari"],
                 "NMI": row["nmi"],
                 "cluster silhouette": row.get("cluster_silhouette", np.nan),
