@@ -39,7 +39,7 @@ def _method(row) -> str:
 
 
 def _fmt(value, digits=2) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return "–"
     if isinstance(value, (int, np.integer)):
         return f"{value:,}"
@@ -209,14 +209,17 @@ def recommended_table(metrics: pd.DataFrame) -> pd.DataFrame:
                 "cells": int(row["n_cells"]),
                 "labels": "yes" if has_labels else "no",
                 "k found": int(row["n_clusters"]),
-                "true types": str(int(row["n_types"])) if has_labels else "–",
+                "true types": int(row["n_types"]) if has_labels else None,
                 "ARI": row["ari"],
                 "NMI": row["nmi"],
                 "cluster silhouette": row.get("cluster_silhouette", np.nan),
                 "seconds": row["latent_seconds"] + row["clustering_seconds"],
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if len(table):  # a count, empty for unlabelled datasets, not a float
+        table["true types"] = table["true types"].astype("Int64")
+    return table
 
 
 def _headline(metrics: pd.DataFrame, win: pd.DataFrame, ranking: pd.DataFrame) -> str:
