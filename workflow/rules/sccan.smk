@@ -42,7 +42,8 @@ rule sccan_cluster:
     priority: 30
     conda:
         "../../envs/torch.yaml"
-    threads: 2
+    # fusion is mostly one core on a small dataset: leave the other to training
+    threads: threads_from(50)
     resources:
         mem_mb=mem_mb(4000, 4),
         runtime=120,
