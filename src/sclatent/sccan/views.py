@@ -12,19 +12,26 @@ from sclatent.errors import InputError
 from sclatent.sccan.params import fused_views
 
 
-def pca_view(counts, n_components: int, *, n_top_genes: int = 2000) -> np.ndarray:
-    """The workflow's PCA latent of raw counts, for callers of the API who have no `embed/pca`:
-    `preprocess.normalize` (log1p of counts per 1e4, seurat_v3 HVGs) then `embed.pca` of the
-    HVGs."""
+def pca_view(counts, n_components: int, *, seed: int, n_top_genes: int = 2000) -> np.ndarray:
+    """PCA of log1p(counts normalised to 1e4 per cell over all genes) on the seurat_v3 highly
+    variable genes (all genes when there are fewer than n_top_genes), sparse, implicitly
+    centred: the project's PCA baseline latent."""
     import anndata as ad
+    import scanpy as sc
 
-    from sclatent.embed import pca
-    from sclatent.preprocess import hvg_view, normalize
+    from sclatent.sccan.scaling import as_csr_float32
 
-    adata = ad.AnnData(X=counts)
-    normalize(adata, n_top_genes=n_top_genes)
-    scores, _, _ = pca(hvg_view(adata).X, n_components)
-    return np.asarray(scores, dtype=np.float64)
+    adata = ad.AnnData(X=as_csr_float32(counts))
+    variable = np.ones(adata.n_vars, dtype=bool)
+    if adata.n_vars > n_top_genes:
+        sc.pp.highly_variable_genes(adata, flavor="seurat_v3", n_top_genes=n_top_genes)
+        variable = adata.var["highly_variable"].to_numpy()
+    sc.pp.normalize_total(adata, target_sum=1e4)
+    sc.pp.log1p(adata)
+    adata = adata[:, variable].copy()
+    n_components = min(n_components, min(adata.shape) - 1)
+    sc.pp.pca(adata, n_comps=n_components, random_state=seed)
+    return np.asarray(adata.obsm["X_pca"], dtype=np.float64)
 
 
 def assemble_views(
@@ -34,6 +41,7 @@ def assemble_views(
     given: dict | None = None,
     *,
     counts=None,
+    seed: int = 0,
 ) -> tuple[list[np.ndarray], list[str]]:
     """The views a run fuses, in the order of `fused_views`: the VAE snapshots for "vae", the
     PCA view for "pca" (`given['pca']`, else computed from `counts`), any other name from
@@ -48,7 +56,7 @@ def assemble_views(
             latents.append(np.asarray(given[view], dtype=np.float64))
             names.append(view)
         elif view == "pca" and counts is not None:
-            latents.append(pca_view(counts, params["pca_view_components"]))
+            latents.append(pca_view(counts, params["pca_view_components"], seed=seed))
             names.append("pca")
         else:
             raise InputError(
