@@ -16,6 +16,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
+	@echo "compiling the workflow's numba kernels once (about 40 s)"
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m sclatent.precompile
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -1,8 +1,10 @@
 """What `make run` costs, rule by rule, next to the plain scanpy recipe on the same cells.
 
 Runs the default workflow (this checkout's config/config.yaml and config/datasets.tsv) with
-`snakemake --cores N` in a fresh work directory, so the numba cache starts empty as in a new
-clone. Then, in the same run and on the same QC'd cells, times the scanpy recipe
+`snakemake --cores N` in a fresh work directory. numba's compiled kernels persist per
+installation (sclatent.numba_cache), so a run after the first finds them; `--cold-kernels`
+gives the run and the recipe an empty numba cache instead, as the first run after installing
+does. Then, in the same run and on the same QC'd cells, times the scanpy recipe
 (normalize_total, log1p, seurat_v3 HVGs, PCA, neighbors, Leiden, UMAP) in a fresh process,
 imports included. Prints each rule's jobs and wall seconds (summed over its jobs, from the
 `benchmark:` files; the rule of each file from Snakemake's log), the run's total wall time, the
@@ -101,9 +103,7 @@ def per_rule(jobs: pd.DataFrame) -> pd.DataFrame:
 def scanpy_recipe(workdir: Path) -> dict:
     """The recipe on the workflow's QC'd cells of the first dataset, in a fresh process."""
     qc = sorted(workdir.glob("results/*/qc.h5ad"))[0]
-    env = dict(
-        os.environ, OMP_WAIT_POLICY="PASSIVE", NUMBA_CACHE_DIR=str(workdir / ".cache" / "numba")
-    )
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
     result = subprocess.run(
         [sys.executable, "-c", RECIPE, str(qc)], capture_output=True, text=True, env=env, check=True
     )
@@ -114,7 +114,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/sclatent-default"))
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument(
+        "--cold-kernels",
+        action="store_true",
+        help="compile every numba kernel again (empty NUMBA_CACHE_DIR), as the first run does",
+    )
     args = parser.parse_args()
+    if args.cold_kernels:
+        cache = args.workdir.with_name(args.workdir.name + "-numba")
+        shutil.rmtree(cache, ignore_errors=True)
+        os.environ["NUMBA_CACHE_DIR"] = str(cache)
 
     wall, log = run_workflow(args.workdir, args.cores)
     rules = per_rule(job_seconds(args.workdir, log))
@@ -125,7 +134,8 @@ def main() -> None:
         rules.to_markdown(),
         "",
         f"workflow: {wall:.0f} s wall ({int(rules['jobs'].sum())} jobs, "
-        f"{rules['seconds'].sum():.0f} s of job time, --cores {args.cores})",
+        f"{rules['seconds'].sum():.0f} s of job time, --cores {args.cores}, numba kernels "
+        + ("compiled in the run)" if args.cold_kernels else "from the installation's cache)"),
         f"scanpy recipe on the same {recipe['cells']:,} cells: {recipe['seconds']:.1f} s "
         f"(import {recipe['steps']['import']:.1f} s; "
         + ", ".join(f"{k} {v:.1f}" for k, v in recipe["steps"].items() if k != "import")

@@ -74,14 +74,6 @@ def write_workflow_config(workdir: Path, config: dict, sheet_rows: list[dict]) -
     return path
 
 
-@pytest.fixture(scope="session", autouse=True)
-def shared_numba_cache(tmp_path_factory):
-    """One numba cache for every workflow the session runs: kernels compile once, not once
-    per test directory (the jobs inherit it; sclatent.runtime keeps a NUMBA_CACHE_DIR set)."""
-    if "NUMBA_CACHE_DIR" not in os.environ:
-        os.environ["NUMBA_CACHE_DIR"] = str(tmp_path_factory.mktemp("numba"))
-
-
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

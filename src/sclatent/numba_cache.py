@@ -1,9 +1,12 @@
-"""numba kernels compiled once per working directory instead of once per job.
+"""numba kernels compiled once per installation instead of once per job.
 
 umap-learn and pynndescent declare most of their kernels without numba's cache, so every
 process that imports them compiles them again (8-15 s of a UMAP job on 2 cores, for a second
-of layout work). `cache_numba_kernels` makes numba keep them in NUMBA_CACHE_DIR, which the
-workflow sets for every job (`sclatent.runtime.numba_cache_dir`).
+of layout work). `cache_numba_kernels` makes numba cache them where it caches the kernels
+declared with cache=True (scanpy's, sclatent.sccan's): NUMBA_CACHE_DIR if the user set it,
+else the `__pycache__` beside their source, that is, inside the environment that installed
+them (numba's user cache directory when that is read-only). So they persist across runs and
+work directories, and each environment keeps kernels compiled by its own numba.
 """
 
 from __future__ import annotations

@@ -30,8 +30,7 @@ _THREAD_VARS = (
 
 
 def prepare_job_environment(source_dir) -> None:
-    """Environment every job inherits: sclatent importable (OpenMP waiting passively: above),
-    numba's compiled kernels kept in the working directory (`numba_cache_dir`).
+    """Environment every job inherits: sclatent importable (OpenMP waiting passively: above).
 
     Jobs run in their own (conda) environments and, on a cluster, on other nodes; both inherit
     the environment of the Snakemake process, so putting the checkout's `src` on PYTHONPATH
@@ -39,7 +38,6 @@ def prepare_job_environment(source_dir) -> None:
     """
     paths = [str(source_dir)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-    os.environ["NUMBA_CACHE_DIR"] = numba_cache_dir(os.getcwd())
 
 
 def set_threads(threads: int) -> int:
@@ -66,15 +64,6 @@ def set_threads(threads: int) -> int:
 
         torch.set_num_threads(threads)
     return threads
-
-
-def numba_cache_dir(workdir) -> str:
-    """Where compiled numba kernels persist between jobs: NUMBA_CACHE_DIR if the user set it,
-    else .cache/numba in the workflow's working directory (set for every job by
-    `prepare_job_environment`)."""
-    from pathlib import Path
-
-    return os.environ.get("NUMBA_CACHE_DIR") or str(Path(workdir).resolve() / ".cache" / "numba")
 
 
 def setup_logging(log_path: str | None = None, level: int = logging.INFO) -> logging.Logger:
