@@ -403,9 +403,7 @@ def sccan_cluster(
     vae_latents, vae_names, genes_used, timings = sccan_latents(
         data, flavour, params, seed=seed, layer=layer, device=device, threads=threads
     )
-    latents, names = assemble_views(
-        params, n_cells, (vae_latents, vae_names), given, counts=counts, seed=seed
-    )
+    latents, names = assemble_views(params, n_cells, (vae_latents, vae_names), given, counts=counts)
     for name, latent in given.items():  # latents the views do not name are fused beside them
         if name not in params["views"] and name != "pca":
             latents.append(latent)

@@ -12,26 +12,21 @@ from sclatent.errors import InputError
 from sclatent.sccan.params import fused_views
 
 
-def pca_view(counts, n_components: int, *, seed: int, n_top_genes: int = 2000) -> np.ndarray:
-    """PCA of log1p(counts normalised to 1e4 per cell over all genes) on the seurat_v3 highly
-    variable genes (all genes when there are fewer than n_top_genes), sparse, implicitly
-    centred: the project's PCA baseline latent."""
+def pca_view(counts, n_components: int, *, n_top_genes: int = 2000) -> np.ndarray:
+    """The project's PCA baseline latent made from raw counts: `preprocess.normalize` (seurat_v3
+    HVGs, log1p of counts per 1e4) and `embed.pca` of the HVGs, as the normalize and pca rules
+    make it."""
     import anndata as ad
-    import scanpy as sc
 
+    from sclatent.embed import pca
+    from sclatent.preprocess import normalize
     from sclatent.sccan.scaling import as_csr_float32
 
     adata = ad.AnnData(X=as_csr_float32(counts))
-    variable = np.ones(adata.n_vars, dtype=bool)
-    if adata.n_vars > n_top_genes:
-        sc.pp.highly_variable_genes(adata, flavor="seurat_v3", n_top_genes=n_top_genes)
-        variable = adata.var["highly_variable"].to_numpy()
-    sc.pp.normalize_total(adata, target_sum=1e4)
-    sc.pp.log1p(adata)
-    adata = adata[:, variable].copy()
-    n_components = min(n_components, min(adata.shape) - 1)
-    sc.pp.pca(adata, n_comps=n_components, random_state=seed)
-    return np.asarray(adata.obsm["X_pca"], dtype=np.float64)
+    normalize(adata, n_top_genes=n_top_genes)
+    hvg = adata.var["highly_variable"].to_numpy()
+    scores, _, _ = pca(adata.X[:, hvg], n_comps=n_components)
+    return np.asarray(scores, dtype=np.float64)
 
 
 def assemble_views(
@@ -41,7 +36,6 @@ def assemble_views(
     given: dict | None = None,
     *,
     counts=None,
-    seed: int = 0,
 ) -> tuple[list[np.ndarray], list[str]]:
     """The views a run fuses, in the order of `fused_views`: the VAE snapshots for "vae", the
     PCA view for "pca" (`given['pca']`, else computed from `counts`), any other name from
@@ -56,7 +50,7 @@ def assemble_views(
             latents.append(np.asarray(given[view], dtype=np.float64))
             names.append(view)
         elif view == "pca" and counts is not None:
-            latents.append(pca_view(counts, params["pca_view_components"], seed=seed))
+            latents.append(pca_view(counts, params["pca_view_components"]))
             names.append("pca")
         else:
             raise InputError(
