@@ -1,0 +1,230 @@
+"""Label-free rules for the number of clusters k, scored on the recommended clustering's fusion.
+
+The recommended clustering reads k at the largest eigengap of the fused graph (3..20). This
+script asks whether another label-free rule would get k within ±2 of the published number of
+types more often without losing ARI. For every labelled dataset and seed it fuses the views of
+the recommended clustering (its defaults: PCA, nbae and scVI; PCA alone below
+learned_views_min_cells), clusters the fused graph spectrally at every k in 2..20 and scores
+each k against the labels. A rule then only picks a k per dataset and seed, so rules are
+compared on the same partitions:
+
+- eigengap rules: the largest gap (the default), the largest k whose gap is at least a share of
+  the largest, the gap weighted by sqrt(k);
+- the Tracy-Widom count of SC3: eigenvalues of the cell-standardised log-normalised HVG matrix
+  above the random-matrix edge (p = 0.001), on random subsamples of m cells (median of 7),
+  because the count grows with the number of cells; alone, or bounding where the largest gap
+  is looked for;
+- bounds that use the labels: the best k of each dataset, unconstrained and within ±2 of the
+  true number on all, or all but two, datasets.
+
+Latents come from benchmarks/latent_cache.py; partitions and counts are cached in --out.
+
+    .venv/bin/python benchmarks/latent_cache.py --seeds 0,1,2
+    .venv/bin/python benchmarks/k_rules.py --seeds 0,1,2
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from latent_cache import CACHE, load, paper_config, preprocess  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+OUT = REPO / "results" / "k_rules"
+KS = range(2, 21)
+SUBSAMPLES = (500, 600, 800, 1000)
+TW_EDGE = 3.273  # Tracy-Widom quantile at p = 0.001 (GOE), as SC3
+
+
+def tracy_widom_count(x: np.ndarray) -> int:
+    """Eigenvalues of X X^T (X: cells x genes, each cell standardised) above the TW edge."""
+    x = np.asarray(x, dtype=np.float64)
+    x = (x - x.mean(1, keepdims=True)) / (x.std(1, ddof=1, keepdims=True) + 1e-12)
+    cells, genes = x.shape
+    mu = (np.sqrt(genes - 1) + np.sqrt(cells)) ** 2
+    sigma = (np.sqrt(genes - 1) + np.sqrt(cells)) * (
+        1 / np.sqrt(genes - 1) + 1 / np.sqrt(cells)
+    ) ** (1 / 3)
+    values = np.linalg.eigvalsh(x @ x.T if cells <= genes else x.T @ x)
+    return int((values > TW_EDGE * sigma + mu).sum())
+
+
+def tracy_widom_counts(dataset: str) -> dict[int, int]:
+    """{subsample size m: median count over 7 random subsamples of m cells}."""
+    from scipy import sparse
+
+    _, hvg, _, _ = preprocess(DATA / f"{dataset}.h5ad", paper_config())
+    x = hvg.X.toarray() if sparse.issparse(hvg.X) else np.asarray(hvg.X)
+    counts = {}
+    for m in SUBSAMPLES:
+        draws = [np.random.default_rng(r).permutation(len(x))[:m] for r in range(7)]
+        counts[m] = int(np.median([tracy_widom_count(x[cells]) for cells in draws]))
+    return counts
+
+
+def partitions(arrays: dict, seed: int, threads: int) -> pd.DataFrame:
+    """Eigengaps of the recommended fusion, and ARI of its spectral clustering at each k."""
+    from sklearn.metrics import adjusted_rand_score
+    from threadpoolctl import threadpool_limits
+
+    from sclatent.sccan import bigdata, spectral
+    from sclatent.sccan.api import fuse_sample
+    from sclatent.sccan.params import resolve_params
+
+    params = resolve_params("improved", {})
+    truth = arrays["truth"]
+    names = ["pca"] if len(truth) < params["learned_views_min_cells"] else ["pca", "nbae", "scvi"]
+    latents = [np.asarray(arrays[n], dtype=np.float64) for n in names]
+    with threadpool_limits(threads):
+        sample, fused = fuse_sample(latents, params, seed=seed)
+        values, ks, gaps = spectral.eigengaps(fused, KS[0], KS[-1], params["eigen_solver"])
+        _, vectors = spectral._smallest_laplacian_eigenpairs(
+            fused, KS[-1], zero_diagonal=False, solver=params["eigen_solver"], vectors=True
+        )
+    rows = []
+    for k, gap in zip(ks, gaps, strict=True):
+        labels = spectral.discretise(vectors[:, :k])
+        if len(sample) < len(truth):
+            labels = bigdata.transfer_labels(
+                latents, sample, labels, neighbors=params["transfer_neighbors"]
+            )
+        rows.append({"k": int(k), "gap": gap, "ari": adjusted_rand_score(truth, labels)})
+    return pd.DataFrame(rows).assign(n_types=len(np.unique(truth)), n_cells=len(truth))
+
+
+def compute(datasets, seeds, cache: Path, out: Path, threads: int) -> pd.DataFrame:
+    out.mkdir(parents=True, exist_ok=True)
+    frames = []
+    for dataset in datasets:
+        target = out / f"{dataset}.tracy_widom.tsv"
+        if not target.exists():
+            counts = tracy_widom_counts(dataset)
+            pd.Series(counts, name="count").rename_axis("m").to_csv(target, sep="\t")
+        tw = pd.read_csv(target, sep="\t").set_index("m")["count"]
+        for seed in seeds:
+            target = out / f"{dataset}.seed{seed}.tsv"
+            if not target.exists():
+                start = time.perf_counter()
+                partitions(load(cache, dataset, seed), seed, threads).to_csv(
+                    target, sep="\t", index=False
+                )
+                print(
+                    f"{dataset} seed {seed}: {time.perf_counter() - start:.0f} s", file=sys.stderr
+                )
+            table = pd.read_csv(target, sep="\t").assign(dataset=dataset, seed=seed)
+            frames.append(table.assign(**{f"tw{m}": tw[m] for m in SUBSAMPLES}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def largest_gap(lo, hi):
+    """The k of the largest gap in lo..hi (lo, hi: functions of the Tracy-Widom count t)."""
+
+    def pick(run, t):
+        window = run[(run.k >= max(3, lo(t))) & (run.k <= min(KS[-1], hi(t)))]
+        window = window if len(window) else run[run.k >= 3]
+        return int(window.loc[window.gap.idxmax(), "k"])
+
+    return pick
+
+
+def share_of_largest(share):
+    def pick(run, t):
+        usable = run[run.k >= 3]
+        return int(usable[usable.gap >= share * usable.gap.max()].k.max())
+
+    return pick
+
+
+def weighted_gap(weight):
+    def pick(run, t):
+        usable = run[run.k >= 3]
+        return int(usable.k.iloc[np.argmax(usable.gap * weight(usable.k))])
+
+    return pick
+
+
+RULES = {
+    "largest gap 3-20 (default)": (None, largest_gap(lambda t: 3, lambda t: KS[-1])),
+    "largest k with gap >= 0.6 x largest": (None, share_of_largest(0.6)),
+    "largest k with gap >= 0.7 x largest": (None, share_of_largest(0.7)),
+    "largest gap x sqrt(k)": (None, weighted_gap(np.sqrt)),
+}
+for m in SUBSAMPLES:
+    RULES[f"Tracy-Widom count, m {m}"] = (m, lambda run, t: int(np.clip(t, 2, KS[-1])))
+    RULES[f"largest gap within count ±1, m {m}"] = (
+        m,
+        largest_gap(lambda t: t - 1, lambda t: t + 1),
+    )
+    RULES[f"largest gap in 3..count+1, m {m}"] = (m, largest_gap(lambda t: 3, lambda t: t + 1))
+
+
+def report(table: pd.DataFrame) -> None:
+    datasets = table.groupby("dataset").n_cells.first().sort_values().index
+    true = table.groupby("dataset").n_types.first()[datasets]
+    rows = {}
+    for name, (m, rule) in RULES.items():
+        picks = []
+        for (dataset, _seed), run in table.groupby(["dataset", "seed"]):
+            k = rule(run, run[f"tw{m}"].iloc[0] if m else None)
+            picks.append({"dataset": dataset, "k": k, "ari": run.set_index("k").ari[k]})
+        rows[name] = pd.DataFrame(picks).groupby("dataset").mean()
+    # what the labels allow: per dataset, the best k over seeds (mean ARI per k)
+    per_k = table.groupby(["dataset", "k"]).ari.mean().unstack()
+    near = per_k.where(np.abs(per_k.columns.values[None, :] - true.values[:, None]) <= 2)
+    free, within = per_k.max(axis=1), near.max(axis=1)
+    two_free = max(
+        itertools.combinations(datasets, 2),
+        key=lambda pair: sum(free[d] if d in pair else within[d] for d in datasets),
+    )
+    bounds = {
+        "labels: best k": free,
+        "labels: best k within ±2 everywhere": within,
+        "labels: best k within ±2 but on " + " and ".join(two_free): within.where(
+            ~within.index.isin(two_free), free
+        ),
+    }
+    lines = ["| rule | mean ARI | k within ±2 | " + " | ".join(datasets) + " |"]
+    lines.append("|---|---:|---:|" + "---:|" * len(datasets))
+    for name, frame in rows.items():
+        frame = frame.loc[datasets]
+        hits = int(((frame.k - true).abs() <= 2).sum())
+        cells = " | ".join(f"{k:.3g}" for k in frame.k)
+        lines.append(f"| {name} | {frame.ari.mean():.3f} | {hits} of {len(datasets)} | {cells} |")
+    for name, best in bounds.items():
+        lines.append(f"| {name} | {best[datasets].mean():.3f} | | |")
+    lines.append("| true number of types | | | " + " | ".join(str(t) for t in true) + " |")
+    print("\n".join(lines))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument(
+        "--datasets", default="", help="comma-separated names (default: all cached)"
+    )
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    datasets = sorted({p.name.split(".")[0] for p in args.cache.glob("*.seed*.npz")})
+    if args.datasets:
+        datasets = [d for d in datasets if d in set(args.datasets.split(","))]
+    report(compute(datasets, seeds, args.cache, args.out, args.threads))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
