@@ -182,6 +182,7 @@ def report(table: pd.DataFrame) -> None:
         rows[name] = pd.DataFrame(picks).groupby("dataset").mean()
     # what the labels allow: per dataset, the best k over seeds (mean ARI per k)
     per_k = table.groupby(["dataset", "k"]).ari.mean().unstack()
+    per_k = per_k.loc[datasets]
     near = per_k.where(np.abs(per_k.columns.values[None, :] - true.values[:, None]) <= 2)
     free, within = per_k.max(axis=1), near.max(axis=1)
     two_free = max(
