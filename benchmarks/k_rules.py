@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from latent_cache import CACHE, load, paper_config, preprocess  # noqa: E402
+from latent_cache import cache_reader_options, chosen_runs, load, paper_config, preprocess  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -211,18 +211,9 @@ def report(table: pd.DataFrame) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, default=CACHE)
-    parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument(
-        "--datasets", default="", help="comma-separated names (default: all cached)"
-    )
-    parser.add_argument("--threads", type=int, default=2)
+    cache_reader_options(parser, OUT)
     args = parser.parse_args(argv)
-    seeds = [int(s) for s in args.seeds.split(",")]
-    datasets = sorted({p.name.split(".")[0] for p in args.cache.glob("*.seed*.npz")})
-    if args.datasets:
-        datasets = [d for d in datasets if d in set(args.datasets.split(","))]
+    datasets, seeds = chosen_runs(args)
     report(compute(datasets, seeds, args.cache, args.out, args.threads))
     return 0
 

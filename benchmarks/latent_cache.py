@@ -65,6 +65,27 @@ def load(cache: Path, dataset: str, seed: int) -> dict:
     return {key: saved[key] for key in saved.files}
 
 
+def cache_reader_options(parser, out: Path) -> None:
+    """The options of every script that reads this cache: --cache, --out, --seeds, --datasets,
+    --threads."""
+    parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--out", type=Path, default=out)
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument(
+        "--datasets", default="", help="comma-separated names (default: all cached)"
+    )
+    parser.add_argument("--threads", type=int, default=2)
+
+
+def chosen_runs(args) -> tuple[list[str], list[int]]:
+    """(cached datasets, seeds) that the options of cache_reader_options select."""
+    seeds = [int(s) for s in args.seeds.split(",")]
+    datasets = sorted({p.name.split(".")[0] for p in args.cache.glob("*.seed*.npz")})
+    if args.datasets:
+        datasets = [d for d in datasets if d in set(args.datasets.split(","))]
+    return datasets, seeds
+
+
 def train(model: str, counts, hvg, seed: int, threads: int) -> dict:
     """{array name: latent} of one model: nbae, scvi or the scCAN VAE views."""
     if model == "nbae":
