@@ -38,10 +38,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from latent_cache import cache_reader_options, chosen_runs, load, paper_config, preprocess  # noqa: E402
+from latent_cache import DATA, cache_reader_options, chosen_runs, load, paper_config, preprocess  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
 OUT = REPO / "results" / "k_rules"
 KS = range(2, 21)
 SUBSAMPLES = (500, 600, 800, 1000)
@@ -81,11 +80,11 @@ def partitions(arrays: dict, seed: int, threads: int) -> pd.DataFrame:
 
     from sclatent.sccan import bigdata, spectral
     from sclatent.sccan.api import fuse_sample
-    from sclatent.sccan.params import resolve_params
+    from sclatent.sccan.params import fused_views, resolve_params
 
     params = resolve_params("improved", {})
     truth = arrays["truth"]
-    names = ["pca"] if len(truth) < params["learned_views_min_cells"] else ["pca", "nbae", "scvi"]
+    names = fused_views(params, len(truth))
     latents = [np.asarray(arrays[n], dtype=np.float64) for n in names]
     with threadpool_limits(threads):
         sample, fused = fuse_sample(latents, params, seed=seed)
