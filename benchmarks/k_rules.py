@@ -1,8 +1,9 @@
 """Label-free rules for the number of clusters k, scored on the recommended clustering's fusion.
 
-The recommended clustering reads k at the largest eigengap of the fused graph (3..20). This
-script asks whether another label-free rule would get k within ±2 of the published number of
-types more often without losing ARI. For every labelled dataset and seed it fuses the views of
+The recommended clustering reads k from the eigengaps of the fused graph (3..20) with the rule
+`gap_or_count` (the largest gap when clear, else the largest near the expression's Tracy-Widom
+count). This script compares it with other label-free rules: how often k lands within ±2 of
+the published number of types, and at what ARI. For every labelled dataset and seed it fuses the views of
 the recommended clustering (its defaults: PCA, nbae and scVI; PCA alone below
 learned_views_min_cells), clusters the fused graph spectrally at every k in 2..20 and scores
 each k against the labels. A rule then only picks a k per dataset and seed, so rules are
@@ -10,10 +11,11 @@ compared on the same partitions:
 
 - eigengap rules: the largest gap (the default), the largest k whose gap is at least a share of
   the largest, the gap weighted by sqrt(k);
-- the Tracy-Widom count of SC3: eigenvalues of the cell-standardised log-normalised HVG matrix
-  above the random-matrix edge (p = 0.001), on random subsamples of m cells (median of 7),
-  because the count grows with the number of cells; alone, or bounding where the largest gap
-  is looked for;
+- the Tracy-Widom count of SC3 (sccan.signal_count): eigenvalues of the cell-standardised
+  log-normalised HVG matrix above the random-matrix edge (p = 0.001), on random subsamples of
+  m cells (median of 7), because the count grows with the number of cells; alone, bounding
+  where the largest gap is looked for, or only when the largest gap is not clear (the rule
+  `gap_or_count`);
 - bounds that use the labels: the best k of each dataset, unconstrained and within ±2 of the
   true number on all, or all but two, datasets.
 
@@ -44,33 +46,14 @@ REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "results" / "k_rules"
 KS = range(2, 21)
 SUBSAMPLES = (500, 600, 800, 1000)
-TW_EDGE = 3.273  # Tracy-Widom quantile at p = 0.001 (GOE), as SC3
-
-
-def tracy_widom_count(x: np.ndarray) -> int:
-    """Eigenvalues of X X^T (X: cells x genes, each cell standardised) above the TW edge."""
-    x = np.asarray(x, dtype=np.float64)
-    x = (x - x.mean(1, keepdims=True)) / (x.std(1, ddof=1, keepdims=True) + 1e-12)
-    cells, genes = x.shape
-    mu = (np.sqrt(genes - 1) + np.sqrt(cells)) ** 2
-    sigma = (np.sqrt(genes - 1) + np.sqrt(cells)) * (
-        1 / np.sqrt(genes - 1) + 1 / np.sqrt(cells)
-    ) ** (1 / 3)
-    values = np.linalg.eigvalsh(x @ x.T if cells <= genes else x.T @ x)
-    return int((values > TW_EDGE * sigma + mu).sum())
 
 
 def tracy_widom_counts(dataset: str) -> dict[int, int]:
-    """{subsample size m: median count over 7 random subsamples of m cells}."""
-    from scipy import sparse
+    """{subsample size m: the median count over 7 random subsamples of m cells}."""
+    from sclatent.sccan.signal_count import signal_count
 
     _, hvg, _, _ = preprocess(DATA / f"{dataset}.h5ad", paper_config())
-    x = hvg.X.toarray() if sparse.issparse(hvg.X) else np.asarray(hvg.X)
-    counts = {}
-    for m in SUBSAMPLES:
-        draws = [np.random.default_rng(r).permutation(len(x))[:m] for r in range(7)]
-        counts[m] = int(np.median([tracy_widom_count(x[cells]) for cells in draws]))
-    return counts
+    return {m: signal_count(hvg.X, m, seed=0) for m in SUBSAMPLES}
 
 
 def partitions(arrays: dict, seed: int, threads: int) -> pd.DataFrame:
@@ -155,7 +138,7 @@ def weighted_gap(weight):
 
 
 RULES = {
-    "largest gap 3-20 (default)": (None, largest_gap(lambda t: 3, lambda t: KS[-1])),
+    "largest gap 3-20": (None, largest_gap(lambda t: 3, lambda t: KS[-1])),
     "largest k with gap >= 0.6 x largest": (None, share_of_largest(0.6)),
     "largest k with gap >= 0.7 x largest": (None, share_of_largest(0.7)),
     "largest gap x sqrt(k)": (None, weighted_gap(np.sqrt)),
@@ -167,6 +150,25 @@ for m in SUBSAMPLES:
         largest_gap(lambda t: t - 1, lambda t: t + 1),
     )
     RULES[f"largest gap in 3..count+1, m {m}"] = (m, largest_gap(lambda t: 3, lambda t: t + 1))
+
+
+def clear_gap_or_count(ratio):
+    """The recommended rule `gap_or_count` (sccan.spectral) at a gap ratio."""
+    from sclatent.sccan.spectral import gap_or_count
+
+    def pick(run, t):
+        usable = run[run.k >= 3]
+        return gap_or_count(usable.k.to_numpy(), usable.gap.to_numpy(), int(t), ratio)[0]
+
+    return pick
+
+
+for m, ratio in itertools.product(SUBSAMPLES, (1.5, 2.0, 3.0)):
+    default = " (default)" if (m, ratio) == (1000, 2.0) else ""
+    RULES[f"largest gap if {ratio:g} x the next, else within count ±1, m {m}{default}"] = (
+        m,
+        clear_gap_or_count(ratio),
+    )
 
 
 def report(table: pd.DataFrame) -> None:

@@ -51,6 +51,7 @@ def main(smk):
     if smk.input.get("sccan_record"):
         record = json.loads(Path(smk.input.sccan_record).read_text())
         row |= {"k_eigengap_best": record["k_best"], "k_eigengap_second": record["k_second"]}
+        row |= {"k_tracy_widom": record.get("k_count")}
         row |= {"fused_views": len(record["latent_names"]), "clustered_cells": record["n_sample"]}
     row |= summed_cost(smk.input.latent_cost, "latent")
     row |= summed_cost(smk.input.clustering_cost, "clustering")

@@ -149,14 +149,15 @@ def test_anndata_input_views_extra_latents_and_slots():
 
 @pytest.mark.parametrize("flavour", ["faithful", "improved"])
 def test_big_data_path_labels_every_cell(flavour):
+    # the improved k rule reads the expression's Tracy-Widom count: the 4 planted groups
     latents, truth = latent_blobs(600, 4, seed=2)
-    result = cluster_latents(latents, flavour, {"sample_size": 150}, seed=7)
+    result = cluster_latents(latents, flavour, {"sample_size": 150}, seed=7, k_count=4)
     assert len(result.sample) == 150 and len(np.unique(result.sample)) == 150
     assert result.labels.shape == (600,) and result.labels.min() >= 0
     assert adjusted_rand_score(truth, result.labels) > 0.95
-    again = cluster_latents(latents, flavour, {"sample_size": 150}, seed=7)
+    again = cluster_latents(latents, flavour, {"sample_size": 150}, seed=7, k_count=4)
     np.testing.assert_array_equal(result.labels, again.labels)
-    other = cluster_latents(latents, flavour, {"sample_size": 150}, seed=8)
+    other = cluster_latents(latents, flavour, {"sample_size": 150}, seed=8, k_count=4)
     assert not np.array_equal(other.sample, result.sample)
 
 

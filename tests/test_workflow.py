@@ -208,6 +208,9 @@ def test_recommended_view_shows_the_clusters_and_the_eigengaps(finished_run):
     assert chosen["n_clusters"].iloc[0] == 4  # four well-separated simulated types
     record = json.loads((finished_run / "results/tiny/sccan/sccan_improved.json").read_text())
     assert record["k"] == 4 and record["ks"][int(np.argmax(record["gaps"]))] == 4
+    # the k rule read the Tracy-Widom count of hvg.h5ad: four types, four signal directions
+    assert record["params"]["k_rule"] == "gap_or_count" and record["k_count"] == 4
+    assert chosen["k_tracy_widom"].iloc[0] == 4
     assert (finished_run / "results/tiny/recommended.png").read_bytes()[:4] == b"\x89PNG"
 
 

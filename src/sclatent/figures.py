@@ -401,7 +401,8 @@ def recommended_figure(coords, clusters, truth, evidence: dict, path, dataset: s
     coloured by its clusters (and by the true types where known, colours matched).
 
     evidence: 'ks' and 'gaps' (eigengap lambda_{k+1} - lambda_k of the fused graph per
-    candidate k), 'k' (clusters asked for), 'rule' (how k was picked, in words).
+    candidate k), 'k' (clusters asked for), 'count' (the expression's Tracy-Widom count the
+    rule read, or None), 'rule' (how k was picked, in words).
     """
     plt = _pyplot()
     has_truth = truth is not None and pd.Series(truth).notna().any()
@@ -416,6 +417,10 @@ def recommended_figure(coords, clusters, truth, evidence: dict, path, dataset: s
     ax.bar(
         ks[chosen], gaps[chosen], color="#c0392b", width=0.7, label=f"chosen k = {evidence['k']}"
     )
+    if evidence.get("count") is not None:
+        count = evidence["count"]
+        ax.axvspan(count - 1.5, count + 1.5, color="#f5cba7", alpha=0.5, zorder=0,
+                   label=f"Tracy-Widom count {count} ± 1")  # fmt: skip
     ax.set_xlabel("number of clusters k")
     ax.set_ylabel("eigengap  $\\lambda_{k+1} - \\lambda_k$")
     ax.set_xticks(ks)

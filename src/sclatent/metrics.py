@@ -39,6 +39,7 @@ METRIC_COLUMNS = [
     "denoise_pearson_r",
     "k_eigengap_best",
     "k_eigengap_second",
+    "k_tracy_widom",
     "fused_views",
     "clustered_cells",
 ]

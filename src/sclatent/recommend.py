@@ -35,13 +35,34 @@ _K_RULES = {
 
 def k_evidence(record: dict) -> dict:
     """What the recommended clustering's k rests on, from its scCAN record (sccan/{c}.json):
-    the eigengap per candidate k, the k asked for, and the rule in words."""
+    the eigengap per candidate k, the k asked for, the Tracy-Widom count when the rule read
+    one (else None), and the rule in words."""
+    import numpy as np
+
+    from sclatent.sccan.spectral import gap_or_count
+
     params = record["params"]
+    count = record.get("k_count")
+    count = None if count in (None, "none") else int(count)
+    span = f"for k in {params['k_min']}..{params['k_max']}"
     if record["k_given"]:
-        rule = f"k = {record['k']}, given"
+        rule, count = f"k = {record['k']}, given", None
+    elif params["k_rule"] == "gap_or_count" and count is not None:
+        ratio = params["dominant_gap_ratio"]
+        _, clear = gap_or_count(np.asarray(record["ks"]), np.asarray(record["gaps"]), count, ratio)
+        if clear:
+            rule = f"k = {record['k']}: the largest eigengap {span}, at least {ratio:g} x the next"
+        else:
+            rule = (
+                f"k = {record['k']}: no eigengap {ratio:g} x the next, so the largest "
+                f"within ±1 of the Tracy-Widom count {count}"
+            )
     else:
-        rule = (
-            f"k = {record['k']}: {_K_RULES[params['k_rule']]} "
-            f"for k in {params['k_min']}..{params['k_max']}"
-        )
-    return {"ks": record["ks"], "gaps": record["gaps"], "k": record["k"], "rule": rule}
+        rule = f"k = {record['k']}: {_K_RULES[params['k_rule']]} {span}"
+    return {
+        "ks": record["ks"],
+        "gaps": record["gaps"],
+        "k": record["k"],
+        "count": count,
+        "rule": rule,
+    }

@@ -358,10 +358,15 @@ def vae_views_owner(flavour):
 
 
 def get_sccan_cluster_input(wildcards):
+    from sclatent.sccan.params import resolve_params, uses_count
+
     flavour = sccan_flavour(wildcards.clustering)
     inputs = sccan_views_input(wildcards.dataset, flavour)
     if gives_k(wildcards.clustering):
         inputs["truth"] = f"results/{wildcards.dataset}/truth.tsv"
+    elif uses_count(resolve_params(flavour, config["sccan"][flavour])):
+        # the k rule reads the Tracy-Widom count of the log-normalised HVG matrix
+        inputs["hvg"] = f"results/{wildcards.dataset}/hvg.h5ad"
     return inputs
 
 

@@ -14,8 +14,8 @@ import scipy.sparse as sp
 
 from sclatent.errors import InputError
 from sclatent.runtime import set_threads
-from sclatent.sccan.params import fused_views, resolve_params
-from sclatent.sccan.views import assemble_views
+from sclatent.sccan.params import fused_views, resolve_params, uses_count
+from sclatent.sccan.views import assemble_views, expression_hvgs
 
 log = logging.getLogger("sclatent.sccan")
 
@@ -29,7 +29,8 @@ class SccanResult:
     eigenvalues: smallest eigenvalues of the fused graph's normalised Laplacian; ks / gaps:
     the candidate k and their gaps lambda_{k+1} - lambda_k; sample: cells clustered directly
     (all cells unless the big-data path ran); latent_names: the views fused; genes_used:
-    indices (into the input genes) the VAEs saw; timings: seconds per step.
+    indices (into the input genes) the VAEs saw; timings: seconds per step; k_count: the
+    expression's Tracy-Widom count, when the k rule used one.
     """
 
     labels: np.ndarray
@@ -47,6 +48,7 @@ class SccanResult:
     seed: int
     genes_used: np.ndarray | None = None
     timings: dict = field(default_factory=dict)
+    k_count: int | None = None
 
     @property
     def n_clusters(self) -> int:
@@ -277,8 +279,14 @@ def fuse_sample(latents: list[np.ndarray], params: dict, *, seed: int = 0):
     return sample, fused
 
 
-def choose_k(fused: np.ndarray, params: dict) -> dict:
-    """Step 6: eigenvalues, eigengaps and the k of the params' k_rule."""
+def choose_k(fused: np.ndarray, params: dict, count: int | None = None) -> dict:
+    """Step 6: eigenvalues, eigengaps and the k of the params' k_rule.
+
+    count: the expression's Tracy-Widom count (`signal_count`), which the "gap_or_count" rule
+    needs: a clear largest gap (at least dominant_gap_ratio x the second) is taken as it is;
+    without one, the largest gap is read within +-1 of the count (anywhere when the count is
+    out of range), because a flat gap profile alone under-calls k on large, many-type data.
+    """
     from sclatent.sccan import spectral
 
     n = fused.shape[0]
@@ -287,11 +295,16 @@ def choose_k(fused: np.ndarray, params: dict) -> dict:
         fused, min(params["k_min"], k_max), k_max, params["eigen_solver"]
     )
     k_best, k_second = spectral.best_two_ks(ks, gaps)
-    chosen = {
-        "min_best_second": min(k_best, k_second),
-        "max_best_second": max(k_best, k_second),
-        "best": k_best,
-    }[params["k_rule"]]
+    if params["k_rule"] == "gap_or_count":  # None without the count (k is then given)
+        chosen = None
+        if count is not None:
+            chosen, _ = spectral.gap_or_count(ks, gaps, count, params["dominant_gap_ratio"])
+    else:
+        chosen = {
+            "min_best_second": min(k_best, k_second),
+            "max_best_second": max(k_best, k_second),
+            "best": k_best,
+        }[params["k_rule"]]
     return {
         "k": chosen,
         "k_best": k_best,
@@ -312,12 +325,15 @@ def cluster_latents(
     names: list[str] | None = None,
     threads: int | None = None,
     fusion_cache: dict | None = None,
+    k_count: int | None = None,
 ) -> SccanResult:
     """Steps 4-8: affinity per latent, SNF, k by eigengap (unless given), spectral
     clustering; above `sample_size` cells on a sample, with label transfer to the rest.
 
     fusion_cache: a dict shared by calls on the same cells; a fusion (sample and fused
     network) is reused when the latent names, the seed and the params in FUSION_KEYS match.
+    k_count: the expression's Tracy-Widom count (`signal_count`), needed by the k_rule
+    "gap_or_count".
     """
     from sclatent.sccan import bigdata, spectral
 
@@ -325,6 +341,11 @@ def cluster_latents(
     _check_latents(latents)
     if k is not None and (isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1):
         raise InputError(f"sccan: k must be a positive integer, got {k!r}")
+    if k is None and k_count is None and uses_count(params):
+        raise InputError(
+            "sccan: k_rule 'gap_or_count' needs the Tracy-Widom count of the expression "
+            "matrix (k_count), or k"
+        )
     names = list(names) if names is not None else [f"latent{i + 1}" for i in range(len(latents))]
     if threads is not None:
         set_threads(threads)
@@ -338,7 +359,7 @@ def cluster_latents(
             if fusion_cache is not None:
                 fusion_cache[key] = (sample, fused)
     with clock.step("k_estimation"):
-        found = choose_k(fused, params)
+        found = choose_k(fused, params, k_count)
     chosen = found["k"] if k is None else int(min(k, len(sample) - 1))
     with clock.step("spectral_clustering"):
         sample_labels = spectral.spectral_clustering(fused, chosen, params["eigen_solver"])
@@ -369,6 +390,7 @@ def cluster_latents(
         params=params,
         seed=int(seed),
         timings=clock.timings,
+        k_count=None if k_count is None else int(k_count),
     )
 
 
@@ -408,6 +430,11 @@ def sccan_cluster(
         if name not in params["views"] and name != "pca":
             latents.append(latent)
             names.append(name)
+    k_count = None
+    if k is None and uses_count(params):
+        from sclatent.sccan.signal_count import signal_count
+
+        k_count = signal_count(expression_hvgs(counts), params["count_cells"], seed=seed)
     result = cluster_latents(
         latents,
         flavour,
@@ -416,6 +443,7 @@ def sccan_cluster(
         k=k,
         names=names,
         threads=threads,
+        k_count=k_count,
     )
     result.genes_used = genes_used
     result.timings = timings | result.timings

@@ -56,7 +56,12 @@ FAITHFUL: dict = {
     # 6. number of clusters
     "k_min": 2,
     "k_max": 15,
-    "k_rule": "min_best_second",  # or "max_best_second", "best"
+    "k_rule": "min_best_second",  # or "max_best_second", "best", "gap_or_count"
+    # gap_or_count: the largest gap when it is at least dominant_gap_ratio x the second;
+    # otherwise the largest gap within +-1 of the expression's Tracy-Widom count, taken on
+    # subsamples of count_cells cells (sccan.signal_count)
+    "dominant_gap_ratio": 2.0,
+    "count_cells": 1000,
     # 7. spectral clustering
     "eigen_solver": "auto",  # "dense" (LAPACK eigh), "lanczos" (ARPACK eigsh) or "auto"
     # 8. big data: sample, cluster the sample, transfer labels
@@ -71,7 +76,9 @@ IMPROVED: dict = FAITHFUL | {
     "learned_views_min_cells": 300,
     "k_min": 3,
     "k_max": 20,
-    "k_rule": "best",
+    "k_rule": "gap_or_count",
+    "dominant_gap_ratio": 2.0,
+    "count_cells": 1000,
     "sampling": "sketch",
     "transfer": "all_latents",
     "dtype": "float32",
@@ -106,7 +113,9 @@ RULES: dict = {
     "dtype": one_of("float64", "float32"),
     "k_min": {"type": "integer", "minimum": 2},
     "k_max": POSITIVE_INT,
-    "k_rule": one_of("min_best_second", "max_best_second", "best"),
+    "k_rule": one_of("min_best_second", "max_best_second", "best", "gap_or_count"),
+    "dominant_gap_ratio": {"type": "number", "minimum": 1},
+    "count_cells": {"type": "integer", "minimum": 10},
     "eigen_solver": one_of("auto", "dense", "lanczos"),
     "sample_size": POSITIVE_INT,
     "sampling": one_of("uniform", "sketch"),
@@ -128,6 +137,11 @@ def fused_views(params: dict, n_cells: int) -> list[str]:
     if n_cells < params["learned_views_min_cells"]:
         return ["pca"]
     return list(params["views"])
+
+
+def uses_count(params: dict) -> bool:
+    """Whether the k rule reads the expression's Tracy-Widom count (`signal_count`)."""
+    return params["k_rule"] == "gap_or_count"
 
 
 def resolve_params(flavour: str, params: dict | None) -> dict:

@@ -84,6 +84,20 @@ def best_two_ks(ks: np.ndarray, gaps: np.ndarray) -> tuple[int, int]:
     return int(ks[order[0]]), int(ks[second])
 
 
+def gap_or_count(ks: np.ndarray, gaps: np.ndarray, count: int, ratio: float) -> tuple[int, bool]:
+    """(k, clear): the largest gap when it is clear (at least `ratio` x the second largest);
+    else the largest gap within +-1 of the Tracy-Widom `count` (the largest anywhere when the
+    count is out of range)."""
+    k_best, k_second = best_two_ks(ks, gaps)
+    gap = dict(zip(ks.tolist(), np.nan_to_num(gaps, nan=-np.inf).tolist(), strict=True))
+    if k_best == k_second or gap[k_best] >= ratio * gap[k_second]:
+        return k_best, True
+    window = [k for k in (count - 1, count, count + 1) if np.isfinite(gap.get(k, -np.inf))]
+    if not window:
+        return k_best, False
+    return max(window, key=lambda k: (gap[k], -k)), False
+
+
 def spectral_clustering(graph: np.ndarray, k: int, solver: str = "auto") -> np.ndarray:
     """SNFtool's spectralClustering(W, k, type = 3): labels 0..k-1 of every cell.
 

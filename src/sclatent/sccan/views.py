@@ -12,20 +12,25 @@ from sclatent.errors import InputError
 from sclatent.sccan.params import fused_views
 
 
-def pca_view(counts, n_components: int, *, n_top_genes: int = 2000) -> np.ndarray:
-    """The project's PCA baseline latent made from raw counts: `preprocess.normalize` (seurat_v3
-    HVGs, log1p of counts per 1e4) and `embed.pca` of the HVGs, as the normalize and pca rules
-    make it."""
+def expression_hvgs(counts, *, n_top_genes: int = 2000):
+    """The log-normalised HVG matrix (cells x HVGs, sparse) the normalize rule makes from raw
+    counts: `preprocess.normalize` (seurat_v3 HVGs, log1p of counts per 1e4)."""
     import anndata as ad
 
-    from sclatent.embed import pca
     from sclatent.preprocess import normalize
     from sclatent.sccan.scaling import as_csr_float32
 
     adata = ad.AnnData(X=as_csr_float32(counts))
     normalize(adata, n_top_genes=n_top_genes)
-    hvg = adata.var["highly_variable"].to_numpy()
-    scores, _, _ = pca(adata.X[:, hvg], n_comps=n_components)
+    return adata.X[:, adata.var["highly_variable"].to_numpy()]
+
+
+def pca_view(counts, n_components: int, *, n_top_genes: int = 2000) -> np.ndarray:
+    """The project's PCA baseline latent made from raw counts: `embed.pca` of
+    `expression_hvgs`, as the normalize and pca rules make it."""
+    from sclatent.embed import pca
+
+    scores, _, _ = pca(expression_hvgs(counts, n_top_genes=n_top_genes), n_comps=n_components)
     return np.asarray(scores, dtype=np.float64)
 
 
