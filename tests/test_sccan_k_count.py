@@ -49,6 +49,10 @@ def test_count_from_a_file_reads_the_same_cells_as_in_memory(tmp_path):
     for seed in (0, 4):
         assert signal_count_of_file(path, 150, seed=seed) == signal_count(x, 150, seed=seed)
     assert signal_count_of_file(path, 150, seed=0) == 3
+    dense = tmp_path / "dense.h5ad"  # a dense X is read row by row too
+    ad.AnnData(X=x.toarray()).write_h5ad(dense)
+    assert signal_count_of_file(dense, 150, seed=4) == signal_count(x, 150, seed=4)
+    assert signal_count_of_file(dense, 1000, seed=0) == 3  # fewer cells than asked: all of them
 
 
 def test_gap_or_count_takes_a_clear_gap_else_the_largest_gap_near_the_count():
