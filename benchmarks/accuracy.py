@@ -44,7 +44,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from latent_cache import cache_reader_options, chosen_runs, load  # noqa: E402
+from latent_cache import cache_reader_options, chosen_runs, load, signal_counts  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "results" / "accuracy"
@@ -170,16 +170,6 @@ def planned_sccan_runs(k_true: int) -> list[tuple]:
     return runs
 
 
-def signal_counts(dataset: str, seed: int) -> dict[int, int]:
-    """{count_cells: the Tracy-Widom count} of a dataset's HVG matrix, as the workflow takes it."""
-    from latent_cache import DATA, paper_config, preprocess
-
-    from sclatent.sccan.signal_count import signal_count
-
-    _, hvg, _, _ = preprocess(DATA / f"{dataset}.h5ad", paper_config())
-    return {cells: signal_count(hvg.X, cells, seed=seed) for cells in COUNT_CELLS}
-
-
 def sccan_rows(arrays: dict, seed: int, threads: int, runs: list[tuple], counts) -> list[dict]:
     """The scCAN `runs` (planned_sccan_runs), with k estimated or given; fusions are shared by
     runs of one view set. counts: a function giving `signal_counts` when a rule needs them."""
@@ -223,7 +213,7 @@ def compute(datasets: list[str], seeds: list[int], cache: Path, out: Path, threa
             start = time.perf_counter()
             arrays = load(cache, dataset, seed)
             k_true = len(np.unique(arrays["truth"]))
-            counts = functools.cache(lambda d=dataset, s=seed: signal_counts(d, s))
+            counts = functools.cache(lambda d=dataset, s=seed: signal_counts(d, COUNT_CELLS, s))
             if done is None:
                 runs = planned_sccan_runs(k_true)
                 rows = leiden_rows(arrays, seed) + kmeans_rows(arrays, seed)
@@ -266,19 +256,11 @@ def candidates(raw: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def selection_score(means: pd.DataFrame, k_weight: float) -> pd.Series:
-    """What a member is chosen by, per dataset: mean ARI plus k_weight x the share of seeds
-    whose k is within ±2 of the true number of types."""
-    return means["ari"] + k_weight * means["k_hit"]
-
-
-def lodo(means: pd.DataFrame, family: list[str], k_weight: float) -> pd.DataFrame:
-    """Per dataset: the family member with the best mean `selection_score` on the other
-    datasets, scored on it."""
-    wide = (
-        means.assign(score=selection_score(means, k_weight))
-        .query("candidate in @family")
-        .pivot(index="candidate", columns="dataset", values="score")
+def lodo(means: pd.DataFrame, family: list[str]) -> pd.DataFrame:
+    """Per dataset: the family member with the best mean selection score on the other datasets,
+    scored on it."""
+    wide = means[means["candidate"].isin(family)].pivot(
+        index="candidate", columns="dataset", values="score"
     )
     chosen = []
     for dataset in wide.columns:
@@ -294,14 +276,17 @@ def _readable(candidate: str) -> str:
 
 
 def report(table: pd.DataFrame, markdown: Path | None, k_weight: float = K_WEIGHT) -> None:
-    table = table.assign(k_hit=((table["k"] - table["n_types"]).abs() <= 2).astype(float))
+    # what a member is chosen by, per dataset: mean ARI plus k_weight x the share of seeds
+    # whose k is within ±2 of the true number of types
+    k_hit = ((table["k"] - table["n_types"]).abs() <= 2).astype(float)
+    table = table.assign(score=table["ari"] + k_weight * k_hit)
     means = (
         table.groupby(["candidate", "dataset"])
         .agg(
             ari=("ari", "mean"),
             nmi=("nmi", "mean"),
             k=("k", "mean"),
-            k_hit=("k_hit", "mean"),
+            score=("score", "mean"),
             n_types=("n_types", "first"),
             n_cells=("n_cells", "first"),
             seeds=("seed", "nunique"),
@@ -318,13 +303,13 @@ def report(table: pd.DataFrame, markdown: Path | None, k_weight: float = K_WEIGH
     leiden_means = means[means["candidate"].str.startswith("leiden ")].copy()
     leiden_means["member"] = leiden_means["candidate"].str.split(" | ", regex=False).str[1]
     per_resolution = (
-        leiden_means.groupby(["member", "dataset"])[["ari", "k_hit"]].mean().reset_index()
+        leiden_means.groupby(["member", "dataset"])[["ari", "score"]].mean().reset_index()
     )
     per_resolution = per_resolution.rename(columns={"member": "candidate"})
     per_resolution = per_resolution[per_resolution["candidate"].isin(leiden_family)]
 
-    recommended = lodo(means, improved_family, k_weight)
-    leiden_pick = lodo(per_resolution, leiden_family, k_weight)
+    recommended = lodo(means, improved_family)
+    leiden_pick = lodo(per_resolution, leiden_family)
 
     lines = []
 
@@ -337,8 +322,7 @@ def report(table: pd.DataFrame, markdown: Path | None, k_weight: float = K_WEIGH
 
     rec = recommended.set_index("dataset")
     base = column("leiden pca | resolution 1")
-    scored = means.assign(score=selection_score(means, k_weight))
-    overall = scored[scored["candidate"].isin(improved_family)].groupby("candidate")["score"].mean()
+    overall = means[means["candidate"].isin(improved_family)].groupby("candidate")["score"].mean()
     # the upper bound: the workflow's methods told the true number of types
     chosen_rule = overall.idxmax().rsplit(" | ", 1)[0]
     k_given = [f"kmeans {latent} | true k" for latent in LEIDEN_LATENTS]
@@ -394,8 +378,7 @@ def report(table: pd.DataFrame, markdown: Path | None, k_weight: float = K_WEIGH
     emit(f"\nMembers are chosen by mean ARI + {k_weight:g} x the share of seeds with k within ±2.")
     best = overall.idxmax()
     emit(f"Chosen on all datasets: {_readable(best)} (mean ARI {column(best)['ari'].mean():.3f})")
-    res = per_resolution.assign(score=selection_score(per_resolution, k_weight))
-    res = res.groupby("candidate")[["score", "ari"]].mean()
+    res = per_resolution.groupby("candidate")[["score", "ari"]].mean()
     emit(
         f"Leiden resolution chosen on all datasets: {res['score'].idxmax()} "
         f"(mean ARI over latents {res.loc[res['score'].idxmax(), 'ari']:.3f})"

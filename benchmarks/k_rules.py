@@ -40,20 +40,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from latent_cache import DATA, cache_reader_options, chosen_runs, load, paper_config, preprocess  # noqa: E402
+from latent_cache import cache_reader_options, chosen_runs, load, signal_counts  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "results" / "k_rules"
 KS = range(2, 21)
 SUBSAMPLES = (500, 600, 800, 1000)
-
-
-def tracy_widom_counts(dataset: str) -> dict[int, int]:
-    """{subsample size m: the median count over 7 random subsamples of m cells}."""
-    from sclatent.sccan.signal_count import signal_count
-
-    _, hvg, _, _ = preprocess(DATA / f"{dataset}.h5ad", paper_config())
-    return {m: signal_count(hvg.X, m, seed=0) for m in SUBSAMPLES}
 
 
 def partitions(arrays: dict, seed: int, threads: int) -> pd.DataFrame:
@@ -92,7 +84,7 @@ def compute(datasets, seeds, cache: Path, out: Path, threads: int) -> pd.DataFra
     for dataset in datasets:
         target = out / f"{dataset}.tracy_widom.tsv"
         if not target.exists():
-            counts = tracy_widom_counts(dataset)
+            counts = signal_counts(dataset, SUBSAMPLES)
             pd.Series(counts, name="count").rename_axis("m").to_csv(target, sep="\t")
         tw = pd.read_csv(target, sep="\t").set_index("m")["count"]
         for seed in seeds:

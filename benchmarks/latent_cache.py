@@ -55,6 +55,15 @@ def preprocess(path: Path, config: dict):
     return counts, hvg, scores, kept.obs["truth"].to_numpy(dtype=str)
 
 
+def signal_counts(dataset: str, sizes, seed: int = 0) -> dict[int, int]:
+    """{subsample size: the Tracy-Widom count of the dataset's HVG matrix}, as the workflow
+    takes it for the k rule gap_or_count (sclatent.sccan.signal_count)."""
+    from sclatent.sccan.signal_count import signal_count
+
+    _, hvg, _, _ = preprocess(DATA / f"{dataset}.h5ad", paper_config())
+    return {size: signal_count(hvg.X, size, seed=seed) for size in sizes}
+
+
 def cache_path(cache: Path, dataset: str, seed: int) -> Path:
     return cache / f"{dataset}.seed{seed}.npz"
 

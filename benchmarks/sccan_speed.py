@@ -131,7 +131,7 @@ def scenario_snf(threads: int) -> dict:
     }
 
 
-def tracy_widom_count(n_cells: int) -> tuple[int, float]:
+def timed_count(n_cells: int) -> tuple[int, float]:
     """(count, seconds): the improved k rule's Tracy-Widom count as the workflow takes it, from
     an hvg.h5ad file of n_cells synthetic cells (log-normalised HVGs of the synthetic counts
     with the latents' 12 populations), read backed."""
@@ -156,7 +156,7 @@ def clustered_latents(n_cells: int, threads: int) -> dict:
     from sclatent.sccan import cluster_latents
 
     views, truth = synthetic_latents(n_cells)
-    count, count_seconds = tracy_widom_count(n_cells)
+    count, count_seconds = timed_count(n_cells)
     out = {}
     for flavour in ("faithful", "improved"):
         start = time.perf_counter()

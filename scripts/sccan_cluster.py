@@ -14,13 +14,10 @@ def main(smk):
     latent_files = dict(zip(smk.params.view_latents, smk.input.views, strict=True))
     cells, latents, names = load_views(params, latent_files, smk.input.get("vae"))
     k = read_labels(smk.input.truth, "truth").nunique() if smk.params.k_given else None
-    # the input holds hvg.h5ad when the k rule reads its Tracy-Widom count
-    hvg = smk.input.get("hvg")
-    k_count = (
-        None
-        if hvg is None
-        else signal_count_of_file(hvg, params["count_cells"], seed=smk.params.seed)
-    )
+    hvg = smk.input.get("hvg")  # given when the k rule reads its Tracy-Widom count
+    k_count = None
+    if hvg is not None:
+        k_count = signal_count_of_file(hvg, params["count_cells"], seed=smk.params.seed)
     result = cluster_latents(
         latents,
         smk.params.flavour,

@@ -43,7 +43,6 @@ def k_evidence(record: dict) -> dict:
 
     params = record["params"]
     count = record.get("k_count")
-    count = None if count in (None, "none") else int(count)
     span = f"for k in {params['k_min']}..{params['k_max']}"
     if record["k_given"]:
         rule, count = f"k = {record['k']}, given", None

@@ -77,8 +77,6 @@ IMPROVED: dict = FAITHFUL | {
     "k_min": 3,
     "k_max": 20,
     "k_rule": "gap_or_count",
-    "dominant_gap_ratio": 2.0,
-    "count_cells": 1000,
     "sampling": "sketch",
     "transfer": "all_latents",
     "dtype": "float32",
